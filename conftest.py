@@ -1,0 +1,84 @@
+"""Fixtures shared by every test suite: a migrated registry on SQLite or PostgreSQL, and API clients."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import httpx
+import pytest
+from asgi_lifespan import LifespanManager
+from fastapi import FastAPI
+
+from minka_common.testing import fresh_database_url
+from minka_registry.app import create_app as create_registry_app
+from minka_registry.settings import RegistrySettings
+
+BOOTSTRAP_CLIENT = ("test-admin", "test-admin-secret-0123456789")
+
+
+@pytest.fixture(scope="session")
+def data_dir(tmp_path_factory: pytest.TempPathFactory):
+    return tmp_path_factory.mktemp("minka-data")
+
+
+@pytest.fixture(scope="session")
+async def registry_app(data_dir) -> AsyncIterator[FastAPI]:
+    settings = RegistrySettings(
+        data_dir=data_dir,
+        database_url=await fresh_database_url("registry", data_dir),
+        bootstrap_client_id=BOOTSTRAP_CLIENT[0],
+        bootstrap_client_secret=BOOTSTRAP_CLIENT[1],
+    )
+    app = create_registry_app(settings)
+    async with LifespanManager(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def registry(registry_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=registry_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://registry.test") as client:
+        yield client
+
+
+@pytest.fixture(scope="session")
+async def admin_headers(registry: httpx.AsyncClient) -> dict[str, str]:
+    response = await registry.post("/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=BOOTSTRAP_CLIENT)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+class Actors:
+    """Creates organisations and callers of any role through the API, for tests."""
+
+    def __init__(self, registry: httpx.AsyncClient, admin_headers: dict[str, str]) -> None:
+        self.registry, self.admin_headers = registry, admin_headers
+
+    async def organization(self, kind: str = "cooperative", name: str | None = None, country: str = "PE") -> dict:
+        body = {"kind": kind, "name": name or f"{kind} org", "country": country}
+        response = await self.registry.post("/v1/organizations", json=body, headers=self.admin_headers)
+        assert response.status_code == 201, response.text
+        return response.json()
+
+    async def headers(self, role: str, organization_id: str | None = None) -> dict[str, str]:
+        """Bearer headers for a new API client with this role (bound to the organisation, if given)."""
+        body = {"name": f"test {role}", "role": role, "organization_id": organization_id}
+        created = await self.registry.post("/v1/clients", json=body, headers=self.admin_headers)
+        assert created.status_code == 201, created.text
+        client = created.json()
+        response = await self.registry.post(
+            "/v1/oauth/token",
+            data={"grant_type": "client_credentials"},
+            auth=(client["client_id"], client["client_secret"]),
+        )
+        assert response.status_code == 200, response.text
+        return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+    async def cooperative_manager(self, name: str = "Cooperativa") -> tuple[dict, dict[str, str]]:
+        cooperative = await self.organization("cooperative", name)
+        return cooperative, await self.headers("coop_manager", cooperative["id"])
+
+
+@pytest.fixture(scope="session")
+async def actors(registry: httpx.AsyncClient, admin_headers: dict[str, str]) -> Actors:
+    return Actors(registry, admin_headers)

@@ -1,0 +1,71 @@
+"""Async engine and sessions, one per service.
+
+Each service declares its tables on its own SQLModel base (``service_base()``),
+so the three services can share one process without sharing metadata.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from sqlalchemy import event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.orm import registry
+from sqlmodel import SQLModel
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+def service_base(name: str) -> type[SQLModel]:
+    """A declarative base with a metadata of its own."""
+    return type(f"{name.title()}Model", (SQLModel,), {}, registry=registry())
+
+
+def is_sqlite(url: str) -> bool:
+    return make_url(url).get_backend_name() == "sqlite"
+
+
+def _enable_sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def create_engine_for(url: str, echo: bool = False) -> AsyncEngine:
+    if is_sqlite(url):
+        database = make_url(url).database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
+        event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
+        return engine
+    return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+class Database:
+    def __init__(self, url: str, echo: bool = False) -> None:
+        self.url = url
+        self.engine = create_engine_for(url, echo)
+        self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+
+    def session(self) -> AsyncSession:
+        return self.sessionmaker()
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """FastAPI dependency: a session on the service's own database; rolled back unless committed."""
+    database: Database = request.app.state.database
+    async with database.session() as session:
+        yield session

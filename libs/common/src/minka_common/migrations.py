@@ -1,0 +1,72 @@
+"""Alembic helpers: one migration environment per service, each with its own version table."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.autogenerate import compare_metadata
+from alembic.config import Config
+from alembic.migration import MigrationContext
+from alembic.runtime.environment import EnvironmentContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, MetaData, pool
+from sqlalchemy.ext.asyncio import create_async_engine
+
+
+def alembic_config(script_location: Path, database_url: str) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(script_location))
+    config.set_main_option("sqlalchemy.url", database_url.replace("%", "%%"))
+    return config
+
+
+def run_env(context: EnvironmentContext, metadata: MetaData, version_table: str) -> None:
+    """Body of a service's ``env.py`` (online mode, async engine)."""
+    url = context.config.get_main_option("sqlalchemy.url")
+    assert url, "sqlalchemy.url is not set"
+
+    def migrate(connection: Connection) -> None:
+        context.configure(
+            connection=connection,
+            target_metadata=metadata,
+            version_table=version_table,
+            render_as_batch=connection.dialect.name == "sqlite",
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+    async def run() -> None:
+        engine = create_async_engine(url, poolclass=pool.NullPool)
+        async with engine.connect() as connection:
+            await connection.run_sync(migrate)
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def upgrade_to_head(script_location: Path, database_url: str) -> None:
+    """Synchronous; from async code call it in a thread (env.py runs its own event loop)."""
+    command.upgrade(alembic_config(script_location, database_url), "head")
+
+
+async def upgrade_to_head_async(script_location: Path, database_url: str) -> None:
+    await asyncio.to_thread(upgrade_to_head, script_location, database_url)
+
+
+def schema_drift(connection: Connection, metadata: MetaData, version_table: str) -> list[tuple]:
+    """Differences between the models and a migrated database (empty when they agree)."""
+    context = MigrationContext.configure(
+        connection, opts={"compare_type": True, "version_table": version_table, "target_metadata": metadata}
+    )
+    return [diff for diff in compare_metadata(context, metadata) if not _is_version_table(diff, version_table)]
+
+
+def _is_version_table(diff: tuple, version_table: str) -> bool:
+    return diff[0] == "remove_table" and getattr(diff[1], "name", None) == version_table
+
+
+def head_revision(script_location: Path) -> str | None:
+    return ScriptDirectory(str(script_location)).get_current_head()

@@ -1,0 +1,16 @@
+"""The registry's own metadata: every registry table is declared on ``RegistryModel``."""
+
+from typing import Annotated
+
+from fastapi import Depends
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from minka_common.db import db_session, service_base
+from minka_common.idempotency import idempotency_table
+
+RegistryModel = service_base("registry")
+metadata = RegistryModel.metadata
+idempotency_keys = idempotency_table(metadata)
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+VERSION_TABLE = "alembic_version_registry"
