@@ -11,12 +11,39 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import event, text
+from datetime import UTC, datetime
+
+from sqlalchemy import DateTime, event, text
+from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
-from sqlmodel import SQLModel
+from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """A timezone-aware UTC timestamp on every database (SQLite hands back naive values)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is not None and value.tzinfo is None:
+            raise ValueError("naive datetime given for a UTC timestamp column")
+        return value.astimezone(UTC) if value is not None else None
+
+    def process_result_value(self, value: datetime | None, dialect: Any) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def timestamp_field() -> Any:
+    """A required UTC timestamp column that defaults to now."""
+    from minka_common.ids import utcnow
+
+    return Field(default_factory=utcnow, sa_type=UtcDateTime, nullable=False)
 
 
 def service_base(name: str) -> type[SQLModel]:

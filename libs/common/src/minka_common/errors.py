@@ -19,6 +19,8 @@ logger = logging.getLogger("minka.errors")
 
 
 class FieldError(BaseModel):
+    line: int | None = None
+    """Line of an uploaded file (1 is a CSV header); omitted for errors not tied to a file."""
     field: str
     reason: str
 

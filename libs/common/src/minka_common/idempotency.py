@@ -12,13 +12,12 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 
 from fastapi import Request, Response
 from fastapi.routing import APIRoute
 from sqlalchemy import (
     Column,
-    DateTime,
     Integer,
     LargeBinary,
     MetaData,
@@ -32,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from minka_common.db import Database
+from minka_common.db import Database, UtcDateTime
 from minka_common.errors import Conflict, ProblemError, Unauthorized, Unprocessable, problem_response
 from minka_common.ids import utcnow
 
@@ -52,7 +51,7 @@ def idempotency_table(metadata: MetaData) -> Table:
         Column("status_code", Integer, nullable=True),
         Column("content_type", String(255), nullable=True),
         Column("body", LargeBinary, nullable=True),
-        Column("created_at", DateTime(timezone=True), nullable=False),
+        Column("created_at", UtcDateTime, nullable=False),
         PrimaryKeyConstraint("caller", "key", name="pk_idempotency_keys"),
     )
 
@@ -86,7 +85,7 @@ class IdempotencyStore:
                 return Response(
                     row.body, status_code=row.status_code, media_type=row.content_type, headers={REPLAYED_HEADER: "true"}
                 )
-            if _aware(row.created_at) < utcnow() - STALE_AFTER:
+            if row.created_at < utcnow() - STALE_AFTER:
                 await connection.execute(
                     update(self.table).where(*self._identity(caller, key)).values(created_at=utcnow())
                 )
@@ -110,10 +109,6 @@ class IdempotencyStore:
 
     def _identity(self, caller: str, key: str) -> tuple:
         return (self.table.c.caller == caller, self.table.c.key == key)
-
-
-def _aware(moment: datetime) -> datetime:  # SQLite returns naive datetimes
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
 def request_fingerprint(request: Request, body: bytes) -> str:

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import pycountry
-from pydantic import AfterValidator, StringConstraints
+from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationInfo, field_validator
 
 
 def _country_code(value: str) -> str:
@@ -19,3 +19,16 @@ CountryCode = Annotated[
     str, StringConstraints(min_length=2, max_length=2, strip_whitespace=True), AfterValidator(_country_code)
 ]
 """ISO 3166-1 alpha-2, normalised to upper case."""
+
+
+class PatchModel(BaseModel):
+    """Body of a PATCH: omitted fields stay as they are; null only where a field may really be empty."""
+
+    nullable_fields: ClassVar[frozenset[str]] = frozenset()
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _refuse_null(cls, value: object, info: ValidationInfo) -> object:
+        if value is None and info.field_name not in cls.nullable_fields:
+            raise ValueError("may not be null; leave the field out to keep its value")
+        return value

@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from sqlalchemy import Column, DateTime
 from sqlmodel import Field
 
 from minka_common.auth import Role
-from minka_common.ids import new_id, utcnow
+from minka_common.db import timestamp_field
+from minka_common.ids import new_id
 from minka_registry.database import RegistryModel
 
 
@@ -20,7 +20,7 @@ class User(RegistryModel, table=True):
     role: Role
     organization_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", index=True)
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()
 
 
 class ApiClient(RegistryModel, table=True):
@@ -33,4 +33,4 @@ class ApiClient(RegistryModel, table=True):
     role: Role
     organization_id: uuid.UUID | None = Field(default=None, foreign_key="organizations.id", index=True)
     active: bool = True
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()

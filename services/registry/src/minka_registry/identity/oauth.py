@@ -22,6 +22,8 @@ from minka_registry.identity.passwords import spend_verification_time, verify_se
 
 PUBLIC_CLIENT_ID = "minka-web"
 """The built-in public client for the password grant (the thin web client); it has no secret."""
+IMPLICIT_PUBLIC_CLIENT = "implicit_public_client"
+"""Client authentication method: a password-grant request that names no client is the web client's."""
 
 
 @dataclass(frozen=True)
@@ -60,7 +62,7 @@ class PublicWebClient(ClientMixin):
         return False
 
     def check_endpoint_auth_method(self, method: str, endpoint: str) -> bool:
-        return endpoint == "token" and method == "none"
+        return endpoint == "token" and method in {"none", IMPLICIT_PUBLIC_CLIENT}
 
     def check_grant_type(self, grant_type: str) -> bool:
         return grant_type == "password"
@@ -99,7 +101,7 @@ class FormTokenRequest(OAuth2Request):
 
 
 class PasswordGrant(ResourceOwnerPasswordCredentialsGrant):
-    TOKEN_ENDPOINT_AUTH_METHODS = ["none"]
+    TOKEN_ENDPOINT_AUTH_METHODS = ["none", IMPLICIT_PUBLIC_CLIENT]
 
     def authenticate_user(self, username: str, password: str) -> User | None:
         user: User | None = self.server.accounts.user
@@ -113,6 +115,11 @@ class ClientGrant(ClientCredentialsGrant):
     TOKEN_ENDPOINT_AUTH_METHODS = ["client_secret_basic", "client_secret_post"]
 
 
+def _web_client_when_none_named(query_client: Any, request: OAuth2Request) -> ClientMixin | None:
+    names_a_client = "authorization" in request.headers or "client_id" in request.payload.data
+    return None if names_a_client else PublicWebClient()
+
+
 class TokenServer(AuthorizationServer):
     def __init__(self, accounts: TokenRequestAccounts, keys: SigningKeys, issuer: str, audience: str, ttl: int):
         super().__init__(scopes_supported=[])
@@ -121,6 +128,7 @@ class TokenServer(AuthorizationServer):
         self.register_grant(ClientGrant)
         self.register_grant(PasswordGrant)
         self.register_token_generator("default", self._generate)
+        self.register_client_auth_method(IMPLICIT_PUBLIC_CLIENT, _web_client_when_none_named)
 
     def query_client(self, client_id: str) -> ClientMixin | None:
         if client_id == PUBLIC_CLIENT_ID:

@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import Column, DateTime
 from sqlmodel import Field
 
-from minka_common.ids import new_id, utcnow
+from minka_common.db import timestamp_field
+from minka_common.ids import new_id
 from minka_registry.database import RegistryModel
 
 
@@ -30,5 +30,5 @@ class Organization(RegistryModel, table=True):
     registration_number: str | None = Field(default=None, max_length=100)
     contact_email: str | None = Field(default=None, max_length=254)
     contact_phone: str | None = Field(default=None, max_length=50)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()

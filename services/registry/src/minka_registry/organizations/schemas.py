@@ -5,7 +5,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, EmailStr, Field
 
-from minka_common.types import CountryCode
+from minka_common.types import CountryCode, PatchModel
 from minka_registry.organizations.models import OrganizationKind
 
 
@@ -18,7 +18,9 @@ class OrganizationCreate(BaseModel):
     contact_phone: str | None = Field(None, max_length=50)
 
 
-class OrganizationUpdate(BaseModel):
+class OrganizationUpdate(PatchModel):
+    nullable_fields = frozenset({"registration_number", "contact_email", "contact_phone"})
+
     name: str | None = Field(None, min_length=1, max_length=200)
     country: CountryCode | None = None
     registration_number: str | None = Field(None, max_length=100)

@@ -1,0 +1,38 @@
+# Minka: `make run` starts the all-in-one system, `make test` runs the tests.
+# Both bootstrap their own environment (uv in .tools/, the workspace in .venv/) from Python 3.11+.
+
+SHELL := /bin/bash
+PYTHON ?= python3
+UV_VERSION := 0.13.8
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+PORT ?= 8000
+export UV_PYTHON_DOWNLOADS := never
+export UV_PYTHON := $(PYTHON)
+
+.PHONY: run test check-migrations migration clean
+
+$(UV):
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Minka needs Python 3.11 or newer")'
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+.venv/.synced: $(UV) uv.lock pyproject.toml libs/*/pyproject.toml services/*/pyproject.toml
+	$(UV) sync --frozen --all-packages
+	touch $@
+
+run: .venv/.synced
+	$(UV) run --frozen --no-sync uvicorn minka_gateway.app:create_app --factory --host 127.0.0.1 --port $(PORT)
+
+test: .venv/.synced
+	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+check-migrations: .venv/.synced
+	$(UV) run --frozen --no-sync python -m minka_common.migrate_cli registry check
+
+# make migration SERVICE=registry MESSAGE="add x"
+migration: .venv/.synced
+	$(UV) run --frozen --no-sync python -m minka_common.migrate_cli $(SERVICE) revision $(MESSAGE)
+
+clean:
+	rm -rf .venv $(TOOLS)

@@ -1,0 +1,386 @@
+"""Miners and memberships: the rules (plain functions, no I/O) and the database operations.
+
+Database operations take a session and finish with at most one commit, so
+every write that touches several rows is one transaction. Authorisation is
+not done here (see ``access.py``): callers pass only what the principal may
+act on.
+
+Membership dates are days. A membership covers ``joined_on`` up to, but not
+including, ``left_on``: a miner who leaves one cooperative on D and joins
+another on D is a member of the second one on D, and memberships never
+overlap.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+import uuid
+from collections.abc import Iterable, Sequence
+from datetime import date, timedelta
+
+from sqlalchemy import Select, insert, or_
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from minka_common.errors import Conflict, FieldError, Unprocessable
+from minka_common.ids import new_id, utcnow
+from minka_registry.miners.csv_import import RowProblem, parse_miner_csv
+from minka_registry.miners.models import Membership, Miner
+from minka_registry.miners.rules import Gender, under_age_reason
+from minka_registry.miners.schemas import MinerCreate
+from minka_registry.organizations.models import Organization, OrganizationKind
+
+DAYS_AHEAD_ALLOWED = 1
+"""Membership dates may be at most this many days after today (UTC), for callers ahead of UTC."""
+
+_IN_CHUNK = 1000  # ids per IN (...) list, well below SQLite's and asyncpg's parameter limits
+
+
+# --------------------------------------------------------------------------------------------
+# Rules (plain functions)
+# --------------------------------------------------------------------------------------------
+
+
+def search_key(text: str) -> str:
+    """Case- and accent-insensitive form of a name (``"José  ÑUSTA"`` → ``"jose nusta"``).
+
+    Stored next to ``full_name`` and applied to ``?q=`` so that search behaves the
+    same on SQLite (whose ``lower()`` only folds ASCII) and PostgreSQL.
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
+    return " ".join(stripped.casefold().split())
+
+
+def age_problem(birth_date: date, registered_on: date) -> FieldError | None:
+    """The field error for a miner too young on the registration date, or None."""
+    reason = under_age_reason(birth_date, registered_on)
+    return None if reason is None else FieldError(field="birth_date", reason=reason)
+
+
+def future_date_problem(field: str, value: date, today: date) -> FieldError | None:
+    if value > today + timedelta(days=DAYS_AHEAD_ALLOWED):
+        return FieldError(field=field, reason=f"{field} {value.isoformat()} is in the future")
+    return None
+
+
+def is_member_on(membership: Membership, on: date) -> bool:
+    return membership.joined_on <= on and (membership.left_on is None or membership.left_on > on)
+
+
+def latest_membership(memberships: Iterable[Membership]) -> Membership | None:
+    return max(memberships, key=lambda m: (m.joined_on, m.left_on is None, m.id), default=None)
+
+
+def current_membership(latest: Membership | None, today: date) -> Membership | None:
+    """The membership shown on a miner: the latest one unless it has ended."""
+    if latest is None or (latest.left_on is not None and latest.left_on <= today):
+        return None
+    return latest
+
+
+def open_membership(memberships: Iterable[Membership]) -> Membership | None:
+    return next((m for m in memberships if m.left_on is None), None)
+
+
+def check_leave(memberships: Sequence[Membership], left_on: date, today: date) -> Membership:
+    """The open membership that ``left_on`` may end; 409 without one, 422 for a bad date."""
+    membership = open_membership(memberships)
+    if membership is None:
+        raise Conflict("the miner has no open membership to leave")
+    problem = future_date_problem("left_on", left_on, today)
+    if problem is None and left_on < membership.joined_on:
+        problem = FieldError(
+            field="left_on",
+            reason=f"left_on {left_on.isoformat()} is before joined_on {membership.joined_on.isoformat()} "
+            "of the current membership",
+        )
+    if problem is not None:
+        raise Unprocessable("The leaving date is not valid.", errors=[problem])
+    return membership
+
+
+def check_join(memberships: Sequence[Membership], birth_date: date, joined_on: date, today: date) -> None:
+    """A miner joins only when no membership is open (409) and without overlapping the last one (422)."""
+    current = open_membership(memberships)
+    if current is not None:
+        raise Conflict(
+            f"the miner is a member of cooperative {current.cooperative_id} since "
+            f"{current.joined_on.isoformat()}; record that they left it first"
+        )
+    problem = future_date_problem("joined_on", joined_on, today)
+    last_left_on = max((m.left_on for m in memberships if m.left_on is not None), default=None)
+    if problem is None and last_left_on is not None and joined_on < last_left_on:
+        problem = FieldError(
+            field="joined_on",
+            reason=f"joined_on {joined_on.isoformat()} is before {last_left_on.isoformat()}, when the previous "
+            "membership ended; memberships may not overlap",
+        )
+    if problem is None:
+        age = age_problem(birth_date, joined_on)
+        problem = None if age is None else FieldError(field="joined_on", reason=age.reason)
+    if problem is not None:
+        raise Unprocessable("The joining date is not valid.", errors=[problem])
+
+
+# --------------------------------------------------------------------------------------------
+# Queries
+# --------------------------------------------------------------------------------------------
+
+
+async def find_cooperative(session: AsyncSession, cooperative_id: uuid.UUID) -> Organization | None:
+    organization = await session.get(Organization, cooperative_id)
+    if organization is None or organization.kind != OrganizationKind.cooperative:
+        return None
+    return organization
+
+
+async def cooperative_problem(
+    session: AsyncSession, cooperative_id: uuid.UUID, field: str = "cooperative_id"
+) -> FieldError | None:
+    if await find_cooperative(session, cooperative_id) is None:
+        return FieldError(field=field, reason=f"there is no cooperative with id {cooperative_id}")
+    return None
+
+
+async def memberships_of(session: AsyncSession, miner_id: uuid.UUID) -> list[Membership]:
+    """A miner's whole membership history, oldest first."""
+    statement = (
+        select(Membership).where(Membership.miner_id == miner_id).order_by(col(Membership.joined_on), col(Membership.id))
+    )
+    return list((await session.exec(statement)).all())
+
+
+async def latest_memberships(session: AsyncSession, miner_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Membership]:
+    """The latest membership of each miner (one query per 1,000 miners, never one per miner)."""
+    by_miner: dict[uuid.UUID, list[Membership]] = {}
+    for start in range(0, len(miner_ids), _IN_CHUNK):
+        chunk = miner_ids[start : start + _IN_CHUNK]
+        rows = (await session.exec(select(Membership).where(col(Membership.miner_id).in_(chunk)))).all()
+        for membership in rows:
+            by_miner.setdefault(membership.miner_id, []).append(membership)
+    return {miner_id: latest for miner_id, ms in by_miner.items() if (latest := latest_membership(ms)) is not None}
+
+
+async def taken_national_ids(
+    session: AsyncSession, national_ids: Sequence[str], except_miner: uuid.UUID | None = None
+) -> set[str]:
+    """Those of ``national_ids`` that already belong to a miner (other than ``except_miner``)."""
+    taken: set[str] = set()
+    for start in range(0, len(national_ids), _IN_CHUNK):
+        statement = select(Miner.national_id).where(col(Miner.national_id).in_(national_ids[start : start + _IN_CHUNK]))
+        if except_miner is not None:
+            statement = statement.where(Miner.id != except_miner)
+        taken.update(n for n in (await session.exec(statement)).all() if n is not None)
+    return taken
+
+
+def national_id_taken_error(national_id: str) -> Conflict:
+    return Conflict(
+        "Another miner is registered with this national_id.",
+        errors=[FieldError(field="national_id", reason=f"national_id {national_id!r} belongs to another miner")],
+    )
+
+
+def miners_statement(cooperative_id: uuid.UUID | None = None, q: str | None = None) -> Select:
+    """Miners, optionally of one cooperative (current or last membership) and matching a name search."""
+    statement = select(Miner)
+    if cooperative_id is not None:
+        statement = statement.where(Miner.cooperative_id == cooperative_id)
+    if q is not None and (key := search_key(q)):
+        statement = statement.where(col(Miner.search_name).contains(key, autoescape=True))
+    return statement
+
+
+def members_statement(cooperative_id: uuid.UUID, on: date) -> Select:
+    """One query: (miner, membership) rows of those who were members of the cooperative on ``on``."""
+    return (
+        select(Miner, Membership)
+        .join(Membership, col(Membership.miner_id) == Miner.id)
+        .where(
+            Membership.cooperative_id == cooperative_id,
+            col(Membership.joined_on) <= on,
+            or_(col(Membership.left_on).is_(None), col(Membership.left_on) > on),
+        )
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Writes (each ends with one commit)
+# --------------------------------------------------------------------------------------------
+
+
+async def _commit(session: AsyncSession) -> None:
+    """Commit; a unique index hit by a concurrent request becomes a 409 instead of a 500."""
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        message = str(exc.orig)
+        if "national_id" in message:
+            raise Conflict(
+                "Another miner is registered with one of these national_id values.",
+                errors=[FieldError(field="national_id", reason="belongs to another miner")],
+            ) from exc
+        if "uq_memberships_one_open_per_miner" in message or "memberships.miner_id" in message:
+            raise Conflict("the miner already has an open membership") from exc
+        raise Conflict("the change conflicts with another one made at the same time; retry") from exc
+
+
+async def create_miner(session: AsyncSession, data: MinerCreate, today: date) -> tuple[Miner, Membership]:
+    """Register a miner with a first membership; registration date = ``joined_on`` (default today)."""
+    joined_on = data.joined_on or today
+    problems = [
+        p
+        for p in (
+            future_date_problem("joined_on", joined_on, today),
+            age_problem(data.birth_date, joined_on),
+            await cooperative_problem(session, data.cooperative_id),
+        )
+        if p is not None
+    ]
+    if problems:
+        raise Unprocessable("The miner cannot be registered.", errors=problems)
+    if data.national_id is not None and await taken_national_ids(session, [data.national_id]):
+        raise national_id_taken_error(data.national_id)
+
+    now = utcnow()
+    miner = Miner(
+        full_name=data.full_name,
+        search_name=search_key(data.full_name),
+        gender=data.gender,
+        birth_date=data.birth_date,
+        national_id=data.national_id,
+        cooperative_id=data.cooperative_id,
+        created_at=now,
+        updated_at=now,
+    )
+    membership = Membership(miner_id=miner.id, cooperative_id=data.cooperative_id, joined_on=joined_on, created_at=now)
+    session.add(miner)
+    session.add(membership)
+    await _commit(session)
+    return miner, membership
+
+
+async def update_miner(
+    session: AsyncSession, miner: Miner, changes: dict, today: date
+) -> tuple[Miner, Membership | None]:
+    """Apply a partial update; a new birth date is checked against the latest membership's ``joined_on``."""
+    latest = (await latest_memberships(session, [miner.id])).get(miner.id)
+    if "birth_date" in changes:
+        registered_on = latest.joined_on if latest is not None else miner.created_at.date()
+        problem = age_problem(changes["birth_date"], registered_on)
+        if problem is not None:
+            raise Unprocessable("The birth date is not valid.", errors=[problem])
+    national_id = changes.get("national_id")
+    if national_id is not None and national_id != miner.national_id:
+        if await taken_national_ids(session, [national_id], except_miner=miner.id):
+            raise national_id_taken_error(national_id)
+
+    for field, value in changes.items():
+        setattr(miner, field, value)
+    if "full_name" in changes:
+        miner.search_name = search_key(miner.full_name)
+    miner.updated_at = utcnow()
+    session.add(miner)
+    await _commit(session)
+    return miner, current_membership(latest, today)
+
+
+async def leave_cooperative(session: AsyncSession, miner: Miner, left_on: date, today: date) -> Membership:
+    membership = check_leave(await memberships_of(session, miner.id), left_on, today)
+    membership.left_on = left_on
+    miner.updated_at = utcnow()
+    session.add_all([membership, miner])
+    await _commit(session)
+    return membership
+
+
+async def join_cooperative(
+    session: AsyncSession, miner: Miner, cooperative_id: uuid.UUID, joined_on: date, today: date
+) -> Membership:
+    """Start a new membership (history is kept); the miner's ``cooperative_id`` follows it."""
+    check_join(await memberships_of(session, miner.id), miner.birth_date, joined_on, today)
+    problem = await cooperative_problem(session, cooperative_id)
+    if problem is not None:
+        raise Unprocessable("The miner cannot join this cooperative.", errors=[problem])
+    now = utcnow()
+    membership = Membership(miner_id=miner.id, cooperative_id=cooperative_id, joined_on=joined_on, created_at=now)
+    miner.cooperative_id = cooperative_id
+    miner.updated_at = now
+    session.add_all([membership, miner])
+    await _commit(session)
+    return membership
+
+
+def _row_error(problem: RowProblem) -> FieldError:
+    return FieldError(line=problem.line, field=problem.field, reason=problem.reason)
+
+
+async def import_miners(session: AsyncSession, cooperative_id: uuid.UUID, data: bytes | str, today: date) -> int:
+    """Import a CSV file of miners into a cooperative, all or nothing; returns the number imported.
+
+    Every problem of the file is reported at once (422, one error per problem
+    with its line), including national_id values already registered. On
+    success the miners and their memberships are bulk-inserted in one
+    transaction (two multi-row INSERT statements, no per-row flush).
+    """
+    problem = await cooperative_problem(session, cooperative_id)
+    if problem is not None:
+        raise Unprocessable("The cooperative to import into does not exist.", errors=[problem])
+
+    rows, problems = parse_miner_csv(data, today)
+    taken = await taken_national_ids(session, [r.national_id for r in rows if r.national_id is not None])
+    if taken:
+        problems = sorted(
+            [
+                *problems,
+                *(
+                    RowProblem(r.line, "national_id", f"national_id {r.national_id!r} belongs to a registered miner")
+                    for r in rows
+                    if r.national_id in taken
+                ),
+            ],
+            key=lambda p: p.line,
+        )
+    if problems:
+        lines = len({p.line for p in problems})
+        raise Unprocessable(
+            f"{lines} line{'s' if lines != 1 else ''} of the file {'have' if lines != 1 else 'has'} problems; "
+            "nothing was imported.",
+            errors=[_row_error(p) for p in problems],
+        )
+
+    now = utcnow()
+    miners: list[dict] = []
+    memberships: list[dict] = []
+    for row in rows:
+        miner_id = new_id()
+        miners.append(
+            {
+                "id": miner_id,
+                "full_name": row.full_name,
+                "search_name": search_key(row.full_name),
+                "gender": Gender(row.gender),
+                "birth_date": row.birth_date,
+                "national_id": row.national_id,
+                "cooperative_id": cooperative_id,
+                "created_at": now,
+                "updated_at": now,
+            }
+        )
+        memberships.append(
+            {
+                "id": new_id(),
+                "miner_id": miner_id,
+                "cooperative_id": cooperative_id,
+                "joined_on": today,
+                "left_on": None,
+                "created_at": now,
+            }
+        )
+    await session.exec(insert(Miner), params=miners)
+    await session.exec(insert(Membership), params=memberships)
+    await _commit(session)
+    return len(miners)
