@@ -10,7 +10,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test check-migrations migration clean
+.PHONY: run test check-migrations migration clean bench
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Minka needs Python 3.11 or newer")'
@@ -36,3 +36,6 @@ migration: .venv/.synced
 
 clean:
 	rm -rf .venv $(TOOLS)
+
+bench: .venv/.synced
+	$(UV) run --frozen --no-sync python bench/registry_bench.py

@@ -5,7 +5,6 @@ from collections.abc import AsyncIterator
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
-
 from minka_common.testing import fresh_database_url
 
 
@@ -50,3 +49,59 @@ async def test_bootstrap_client_works_through_the_gateway(gateway: httpx.AsyncCl
     assert (await gateway.get(f"/registry/v1/organizations/{created.json()['id']}", headers=headers)).status_code == 200
     jwks = (await gateway.get("/registry/.well-known/jwks.json")).json()
     assert jwks["keys"]
+
+
+async def admin(gateway: httpx.AsyncClient) -> dict[str, str]:
+    token = await gateway.post(
+        "/registry/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=("gateway-admin", "gateway-admin-secret")
+    )
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+async def test_registry_flows_end_to_end(gateway: httpx.AsyncClient):
+    """The API.md registry flow a cooperative goes through, only through the gateway."""
+    headers = await admin(gateway)
+    cooperative = (await gateway.post("/registry/v1/organizations", json={"kind": "cooperative", "name": "Cooperativa Minera Esperanza", "country": "PE"}, headers=headers)).json()
+    buyer = (await gateway.post("/registry/v1/organizations", json={"kind": "buyer", "name": "Andes Gold Trading", "country": "CH"}, headers=headers)).json()
+    user = await gateway.post("/registry/v1/users", json={"email": "rosa@esperanza.example", "password": "minka-esperanza-2026", "role": "coop_manager", "organization_id": cooperative["id"]}, headers=headers)
+    assert user.status_code == 201, user.text
+
+    login = await gateway.post("/registry/v1/oauth/token", data={"grant_type": "password", "username": "rosa@esperanza.example", "password": "minka-esperanza-2026"})
+    assert login.status_code == 200, login.text
+    manager = {"Authorization": f"Bearer {login.json()['access_token']}"}
+
+    miner = await gateway.post("/registry/v1/miners", json={"full_name": "Juana Quispe", "gender": "female", "birth_date": "1990-04-12", "national_id": "PE-40123456", "cooperative_id": cooperative["id"]}, headers=manager | {"Idempotency-Key": "juana-1"})
+    assert miner.status_code == 201, miner.text
+    assert miner.json()["membership"]["cooperative_id"] == cooperative["id"]
+    child = await gateway.post("/registry/v1/miners", json={"full_name": "Too Young", "gender": "male", "birth_date": "2015-01-01", "cooperative_id": cooperative["id"]}, headers=manager)
+    assert child.status_code == 422 and child.json()["errors"][0]["field"] == "birth_date"
+
+    csv = "full_name,gender,birth_date,national_id\nAna Mamani,female,1985-02-01,PE-1\nLuis Condori,male,1979-07-30,PE-2\n"
+    imported = await gateway.post(f"/registry/v1/miners/import?cooperative_id={cooperative['id']}", content=csv, headers=manager | {"Content-Type": "text/csv"})
+    assert imported.status_code == 201, imported.text
+    members = (await gateway.get(f"/registry/v1/cooperatives/{cooperative['id']}/members", headers=manager)).json()
+    assert {m["full_name"] for m in members["items"]} == {"Juana Quispe", "Ana Mamani", "Luis Condori"}
+
+    left = await gateway.post(f"/registry/v1/miners/{miner.json()['id']}/leave", json={"left_on": "2026-12-31"}, headers=manager)
+    assert left.status_code == 200, left.text
+
+    site = await gateway.post("/registry/v1/sites", json={"cooperative_id": cooperative["id"], "name": "Quebrada Honda", "geometry": {"type": "Point", "coordinates": [-70.50, -13.00]}, "minerals": ["gold"], "method": "alluvial", "capacity_kg_per_month": "2.5"}, headers=manager)
+    assert site.status_code == 201, site.text
+    assert site.json()["forest_distance_km"] is None and site.json()["forest_smart_applicable"] is False
+    forest = {"type": "FeatureCollection", "features": [{"type": "Feature", "properties": {}, "geometry": {"type": "Polygon", "coordinates": [[[-70.47, -13.05], [-70.40, -13.05], [-70.40, -12.95], [-70.47, -12.95], [-70.47, -13.05]]]}}]}
+    layer = await gateway.post("/registry/v1/forest-layers", json=forest, headers=headers)
+    assert layer.status_code == 201, layer.text
+    assert layer.json()["feature_count"] == 1
+    recomputed = (await gateway.get(f"/registry/v1/sites/{site.json()['id']}", headers=manager)).json()
+    assert 3.0 < float(recomputed["forest_distance_km"]) < 3.5  # 0.03° of longitude at 13°S ≈ 3.25 km
+    assert recomputed["forest_smart_applicable"] is True
+
+    buyer_headers = await _client_headers(gateway, headers, "buyer", buyer["id"])
+    assert (await gateway.get(f"/registry/v1/sites/{site.json()['id']}", headers=buyer_headers)).status_code == 200
+    assert (await gateway.get(f"/registry/v1/miners/{miner.json()['id']}", headers=buyer_headers)).status_code == 403
+
+
+async def _client_headers(gateway: httpx.AsyncClient, admin_headers: dict, role: str, organization_id: str) -> dict[str, str]:
+    client = (await gateway.post("/registry/v1/clients", json={"name": role, "role": role, "organization_id": organization_id}, headers=admin_headers)).json()
+    token = await gateway.post("/registry/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(client["client_id"], client["client_secret"]))
+    return {"Authorization": f"Bearer {token.json()['access_token']}"}

@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import APIRouter, FastAPI
+from sqlalchemy import Table
 
 from minka_common.auth import TokenVerifier
 from minka_common.db import Database
@@ -14,7 +15,6 @@ from minka_common.errors import Problem, install_problem_handlers
 from minka_common.idempotency import IdempotencyStore
 from minka_common.migrations import upgrade_to_head_async
 from minka_common.observability import MetricsMiddleware, health_router
-from sqlalchemy import Table
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 

@@ -7,17 +7,16 @@ so the three services can share one process without sharing metadata.
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from datetime import UTC, datetime
-
 from sqlalchemy import DateTime, event, text
-from sqlalchemy.types import TypeDecorator
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
+from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 

@@ -83,6 +83,14 @@ class Conflict(ProblemError):
     status, title, slug = 409, "Conflict", "conflict"
 
 
+class ContentTooLarge(ProblemError):
+    status, title, slug = 413, "Content too large", "too-large"
+
+
+class UnsupportedMediaType(ProblemError):
+    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
+
+
 class Unprocessable(ProblemError):
     status, title, slug = 422, "Unprocessable content", "validation"
 

@@ -11,7 +11,6 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
-
 from minka_common.auth import SIGNING_ALGORITHMS
 
 ALGORITHM = SIGNING_ALGORITHMS[0]

@@ -11,14 +11,14 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from sqlalchemy import Column, DateTime, Enum, Index, text
+from minka_common.db import timestamp_field
+from minka_common.ids import new_id
+from sqlalchemy import Column, Enum, Index, text
 from sqlmodel import Field
 
-from minka_common.ids import new_id, utcnow
 from minka_registry.database import RegistryModel
 from minka_registry.miners.csv_import import MAX_FULL_NAME_LENGTH, MAX_NATIONAL_ID_LENGTH
 from minka_registry.miners.rules import Gender
-
 
 
 def _gender_column() -> Column:
@@ -40,8 +40,8 @@ class Miner(RegistryModel, table=True):
     # Unique when present; several NULLs are allowed on SQLite and PostgreSQL alike.
     national_id: str | None = Field(default=None, max_length=MAX_NATIONAL_ID_LENGTH, unique=True, index=True)
     cooperative_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class Membership(RegistryModel, table=True):
@@ -63,4 +63,4 @@ class Membership(RegistryModel, table=True):
     cooperative_id: uuid.UUID = Field(foreign_key="organizations.id")
     joined_on: date
     left_on: date | None = None
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()

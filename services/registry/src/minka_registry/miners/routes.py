@@ -8,15 +8,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
-from starlette.datastructures import UploadFile
+from minka_common.auth import CurrentPrincipal, Principal
+from minka_common.errors import ContentTooLarge, NotFound, ProblemError, Unprocessable, UnsupportedMediaType
+from minka_common.idempotency import IdempotentRoute
+from minka_common.ids import today
+from minka_common.pagination import Page, PageParams, paginate
 from sqlmodel import select
+from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
-from minka_common.auth import CurrentPrincipal, Principal
-from minka_common.errors import NotFound, ProblemError, Unprocessable
-from minka_common.ids import today
-from minka_common.idempotency import IdempotentRoute
-from minka_common.pagination import Page, PageParams, paginate
 from minka_registry.database import Session
 from minka_registry.miners import service
 from minka_registry.miners.access import (
@@ -49,12 +49,6 @@ CSV_MEDIA_TYPES = frozenset({"text/csv", "application/csv", "text/plain"})
 _MINER_RESPONSE = {"response_model_exclude_unset": True}
 
 
-class ContentTooLarge(ProblemError):
-    status, title, slug = 413, "Content too large", "too-large"
-
-
-class UnsupportedMediaType(ProblemError):
-    status, title, slug = 415, "Unsupported media type", "unsupported-media-type"
 
 
 async def load_miner(session: Session, principal: Principal, miner_id: uuid.UUID, *, for_update: bool = False) -> Miner:
@@ -128,8 +122,7 @@ async def leave_cooperative(
 ) -> MembershipOut:
     ensure_may_write_miners(principal)
     miner = await load_miner(session, principal, miner_id, for_update=True)
-    on = today()
-    return membership_out(await service.leave_cooperative(session, miner, body.left_on or on, on))
+    return membership_out(await service.leave_cooperative(session, miner, body.left_on or today()))
 
 
 @router.post("/miners/{miner_id}/join", status_code=201, response_model=MembershipOut, tags=["memberships"],

@@ -5,9 +5,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, Field, field_validator
-
 from minka_common.auth import Principal
+from minka_common.types import PatchModel
+from pydantic import AfterValidator, BaseModel, Field
+
 from minka_registry.miners.access import may_see_national_id
 from minka_registry.miners.models import MAX_FULL_NAME_LENGTH, MAX_NATIONAL_ID_LENGTH, Membership, Miner
 from minka_registry.miners.rules import Gender
@@ -54,20 +55,15 @@ class MinerCreate(BaseModel):
     joined_on: date | None = Field(None, description="registration date; defaults to today (UTC)")
 
 
-class MinerUpdate(BaseModel):
+class MinerUpdate(PatchModel):
     """Only the fields sent are changed; ``null`` is accepted for ``national_id`` alone."""
+
+    nullable_fields = frozenset({"national_id"})
 
     full_name: FullName | None = None
     gender: Gender | None = None
     birth_date: date | None = None
     national_id: NationalId = None
-
-    @field_validator("full_name", "gender", "birth_date", mode="before")
-    @classmethod
-    def _not_null(cls, value: Any) -> Any:
-        if value is None:
-            raise ValueError("may not be null")
-        return value
 
 
 class LeaveRequest(BaseModel):

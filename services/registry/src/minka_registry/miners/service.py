@@ -17,24 +17,31 @@ import unicodedata
 import uuid
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
-
-from sqlalchemy import Select, insert, or_
-from sqlalchemy.exc import IntegrityError
-from sqlmodel import col, select
-from sqlmodel.ext.asyncio.session import AsyncSession
+from typing import Any
 
 from minka_common.errors import Conflict, FieldError, Unprocessable
 from minka_common.ids import new_id, utcnow
+from sqlalchemy import Select, String, Uuid, bindparam, func, insert, or_
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.types import TypeEngine
+from sqlmodel import col, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from minka_registry.miners.csv_import import RowProblem, parse_miner_csv
 from minka_registry.miners.models import Membership, Miner
-from minka_registry.miners.rules import Gender, under_age_reason
+from minka_registry.miners.rules import under_age_reason
 from minka_registry.miners.schemas import MinerCreate
 from minka_registry.organizations.models import Organization, OrganizationKind
 
 DAYS_AHEAD_ALLOWED = 1
-"""Membership dates may be at most this many days after today (UTC), for callers ahead of UTC."""
+"""``joined_on`` may be at most this many days after today (UTC, with a day's slack for callers ahead of UTC).
 
-_IN_CHUNK = 1000  # ids per IN (...) list, well below SQLite's and asyncpg's parameter limits
+The age rule is checked on ``joined_on``: a joining date far in the future
+would let someone under 18 today be registered now.
+"""
+
+_IN_CHUNK = 500  # values per IN (...) list on SQLite, well below its parameter limit
 
 
 # --------------------------------------------------------------------------------------------
@@ -84,19 +91,21 @@ def open_membership(memberships: Iterable[Membership]) -> Membership | None:
     return next((m for m in memberships if m.left_on is None), None)
 
 
-def check_leave(memberships: Sequence[Membership], left_on: date, today: date) -> Membership:
-    """The open membership that ``left_on`` may end; 409 without one, 422 for a bad date."""
+def check_leave(memberships: Sequence[Membership], left_on: date) -> Membership:
+    """The open membership that ``left_on`` may end; 409 without one, 422 if it would end before it began.
+
+    A future ``left_on`` is accepted (a departure announced in advance): the
+    miner stays a member, and is shown with that membership, until that day.
+    """
     membership = open_membership(memberships)
     if membership is None:
         raise Conflict("the miner has no open membership to leave")
-    problem = future_date_problem("left_on", left_on, today)
-    if problem is None and left_on < membership.joined_on:
+    if left_on < membership.joined_on:
         problem = FieldError(
             field="left_on",
             reason=f"left_on {left_on.isoformat()} is before joined_on {membership.joined_on.isoformat()} "
             "of the current membership",
         )
-    if problem is not None:
         raise Unprocessable("The leaving date is not valid.", errors=[problem])
     return membership
 
@@ -152,14 +161,39 @@ async def memberships_of(session: AsyncSession, miner_id: uuid.UUID) -> list[Mem
     return list((await session.exec(statement)).all())
 
 
+async def _select_where_in(
+    session: AsyncSession, statement: Select, column: Any, values: Sequence[Any], sql_type: TypeEngine
+) -> list[Any]:
+    """Run ``statement`` restricted to rows whose ``column`` is one of ``values``.
+
+    On PostgreSQL the values go in as one array joined through ``unnest``: a long
+    ``IN ($1, …, $1000)`` list, once the prepared statement falls back to a
+    generic plan on a freshly bulk-loaded table, becomes a sequential scan that
+    compares every row with every value (seconds per query at a few ten
+    thousand miners). SQLite answers ``IN`` lists through the index, in chunks
+    that stay below its parameter limit.
+    """
+    if not values:
+        return []
+    connection = await session.connection()
+    if connection.dialect.name == "postgresql":
+        wanted = (
+            func.unnest(bindparam("wanted_values", list(values), type_=ARRAY(sql_type)))
+            .table_valued("value")
+            .render_derived(name="wanted")
+        )
+        return list((await session.exec(statement.join(wanted, column == wanted.c.value))).all())
+    rows: list[Any] = []
+    for start in range(0, len(values), _IN_CHUNK):
+        rows += (await session.exec(statement.where(column.in_(values[start : start + _IN_CHUNK])))).all()
+    return rows
+
+
 async def latest_memberships(session: AsyncSession, miner_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Membership]:
-    """The latest membership of each miner (one query per 1,000 miners, never one per miner)."""
+    """The latest membership of each miner (one query, never one per miner)."""
     by_miner: dict[uuid.UUID, list[Membership]] = {}
-    for start in range(0, len(miner_ids), _IN_CHUNK):
-        chunk = miner_ids[start : start + _IN_CHUNK]
-        rows = (await session.exec(select(Membership).where(col(Membership.miner_id).in_(chunk)))).all()
-        for membership in rows:
-            by_miner.setdefault(membership.miner_id, []).append(membership)
+    for membership in await _select_where_in(session, select(Membership), col(Membership.miner_id), miner_ids, Uuid()):
+        by_miner.setdefault(membership.miner_id, []).append(membership)
     return {miner_id: latest for miner_id, ms in by_miner.items() if (latest := latest_membership(ms)) is not None}
 
 
@@ -167,13 +201,11 @@ async def taken_national_ids(
     session: AsyncSession, national_ids: Sequence[str], except_miner: uuid.UUID | None = None
 ) -> set[str]:
     """Those of ``national_ids`` that already belong to a miner (other than ``except_miner``)."""
-    taken: set[str] = set()
-    for start in range(0, len(national_ids), _IN_CHUNK):
-        statement = select(Miner.national_id).where(col(Miner.national_id).in_(national_ids[start : start + _IN_CHUNK]))
-        if except_miner is not None:
-            statement = statement.where(Miner.id != except_miner)
-        taken.update(n for n in (await session.exec(statement)).all() if n is not None)
-    return taken
+    statement = select(Miner.national_id)
+    if except_miner is not None:
+        statement = statement.where(Miner.id != except_miner)
+    found = await _select_where_in(session, statement, col(Miner.national_id), national_ids, String())
+    return {n for n in found if n is not None}
 
 
 def national_id_taken_error(national_id: str) -> Conflict:
@@ -211,9 +243,15 @@ def members_statement(cooperative_id: uuid.UUID, on: date) -> Select:
 # --------------------------------------------------------------------------------------------
 
 
-async def _commit(session: AsyncSession) -> None:
-    """Commit; a unique index hit by a concurrent request becomes a 409 instead of a 500."""
+async def _commit(session: AsyncSession, *, flush_first: bool = False, then: Sequence[object] = ()) -> None:
+    """Commit (one transaction); a unique index hit by a concurrent request becomes a 409 instead of a 500.
+
+    With ``flush_first`` what is already in the session is flushed before ``then`` is added.
+    """
     try:
+        if flush_first:
+            await session.flush()
+        session.add_all(then)
         await session.commit()
     except IntegrityError as exc:
         await session.rollback()
@@ -258,8 +296,8 @@ async def create_miner(session: AsyncSession, data: MinerCreate, today: date) ->
     )
     membership = Membership(miner_id=miner.id, cooperative_id=data.cooperative_id, joined_on=joined_on, created_at=now)
     session.add(miner)
-    session.add(membership)
-    await _commit(session)
+    # The miner row first (no ORM relationship orders the two inserts), then both in one commit.
+    await _commit(session, flush_first=True, then=[membership])
     return miner, membership
 
 
@@ -288,8 +326,8 @@ async def update_miner(
     return miner, current_membership(latest, today)
 
 
-async def leave_cooperative(session: AsyncSession, miner: Miner, left_on: date, today: date) -> Membership:
-    membership = check_leave(await memberships_of(session, miner.id), left_on, today)
+async def leave_cooperative(session: AsyncSession, miner: Miner, left_on: date) -> Membership:
+    membership = check_leave(await memberships_of(session, miner.id), left_on)
     membership.left_on = left_on
     miner.updated_at = utcnow()
     session.add_all([membership, miner])
@@ -362,7 +400,7 @@ async def import_miners(session: AsyncSession, cooperative_id: uuid.UUID, data: 
                 "id": miner_id,
                 "full_name": row.full_name,
                 "search_name": search_key(row.full_name),
-                "gender": Gender(row.gender),
+                "gender": row.gender,
                 "birth_date": row.birth_date,
                 "national_id": row.national_id,
                 "cooperative_id": cooperative_id,

@@ -57,7 +57,7 @@ def _to_metres(geometry, transformer: Transformer):
     return shapely.transform(shapely.segmentize(geometry, _DENSIFY_DEGREES), project)
 
 
-def _search_bounds(site: BaseGeometry, radius_m: float) -> tuple[float, float, float, float]:
+def search_bounds(site: BaseGeometry, radius_m: float) -> tuple[float, float, float, float]:
     """Lon/lat bounds holding every point within ``radius_m`` of the site (with margin)."""
     radius_m = radius_m * _SEARCH_MARGIN + 1.0
     west, south, east, north = site.bounds
@@ -97,7 +97,7 @@ class ForestIndex:
         return _GEOD.inv(on_site[0], on_site[1], on_forest[0], on_forest[1])[2]
 
     def _distance_m(self, site: BaseGeometry) -> float:
-        bounds = _search_bounds(site, self._upper_bound_m(site))
+        bounds = search_bounds(site, self._upper_bound_m(site))
         candidates = shapely.clip_by_rect(self._polygons[self._tree.query(shapely.box(*bounds))], *bounds)
         candidates = candidates[~shapely.is_empty(candidates)]
         west, south, east, north = site.bounds

@@ -20,7 +20,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import shapely
-from sqlalchemy import String, Text, cast, func, select, text, update
+from sqlalchemy import String, Text, cast, func, text, update
+from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_registry.sites.forest import ForestIndex
@@ -41,7 +42,8 @@ async def lock_forest(session: AsyncSession, *, exclusive: bool) -> None:
     dialect = session.bind.dialect.name if session.bind is not None else ""
     if dialect == "postgresql":
         function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
-        await session.exec(text(f"SELECT {function}(:key)").bindparams(key=_ADVISORY_LOCK_KEY))  # type: ignore[call-overload]
+        statement = text(f"SELECT {function}(:key)").bindparams(key=_ADVISORY_LOCK_KEY)
+        await session.exec(statement)  # type: ignore[call-overload]
     else:
         table = ForestLayer.__table__  # type: ignore[attr-defined]
         await session.exec(update(table).where(table.c.id.is_(None)).values(feature_count=0))
@@ -49,15 +51,19 @@ async def lock_forest(session: AsyncSession, *, exclusive: bool) -> None:
 
 async def read_fingerprint(session: AsyncSession) -> Fingerprint:
     # max() of the id as text: PostgreSQL has no max(uuid); for both, text order is id order.
-    count, newest = (await session.exec(select(func.count(ForestLayer.id), func.max(cast(ForestLayer.id, String))))).one()
+    statement = select(func.count(ForestLayer.id), func.max(cast(ForestLayer.id, String)))
+    count, newest = (await session.exec(statement)).one()
     return int(count), None if newest is None else str(newest)
 
 
 def polygons_from_geojson(documents: Sequence[str]) -> np.ndarray:
-    """Shapely geometries from GeoJSON geometry texts (vectorised; much faster than ``shape()`` per dict)."""
+    """2D shapely geometries from GeoJSON geometry texts (vectorised; much faster than ``shape()`` per dict).
+
+    Altitudes are dropped: distances are horizontal, and a ring mixing 2- and 3-number positions is valid GeoJSON.
+    """
     if not documents:
         return np.array([], dtype=object)
-    return shapely.from_geojson(np.array(documents, dtype=object))
+    return shapely.force_2d(shapely.from_geojson(np.array(documents, dtype=object)))
 
 
 @dataclass(frozen=True)
@@ -69,10 +75,6 @@ class ForestSnapshot:
     @classmethod
     def of(cls, fingerprint: Fingerprint, polygons: np.ndarray) -> ForestSnapshot:
         return cls(fingerprint, polygons, ForestIndex(polygons))
-
-    @property
-    def has_forest(self) -> bool:
-        return self.fingerprint[0] > 0
 
     def extended(self, fingerprint: Fingerprint, polygons: np.ndarray) -> ForestSnapshot:
         return ForestSnapshot.of(fingerprint, np.concatenate([self.polygons, polygons]))

@@ -13,10 +13,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, Column, DateTime, Float, ForeignKey, Index, Numeric, Uuid
+from minka_common.db import timestamp_field
+from minka_common.ids import new_id
+from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Numeric, Uuid
 from sqlmodel import Field
 
-from minka_common.ids import new_id, utcnow
 from minka_registry.database import RegistryModel
 
 
@@ -48,8 +49,8 @@ class Site(RegistryModel, table=True):
     capacity_kg_per_month: Decimal | None = Field(default=None, sa_column=Column(Numeric(14, 3), nullable=True))
     # Metric distance to the nearest loaded forest polygon; NULL while no forest layer is loaded.
     forest_distance_km: float | None = Field(default=None, sa_column=Column(Float, nullable=True, index=True))
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
-    updated_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()
+    updated_at: datetime = timestamp_field()
 
 
 class ForestLayer(RegistryModel, table=True):
@@ -64,7 +65,7 @@ class ForestLayer(RegistryModel, table=True):
     max_lon: float
     max_lat: float
     created_by: str = Field(max_length=255)
-    created_at: datetime = Field(default_factory=utcnow, sa_column=Column(DateTime(timezone=True), nullable=False))
+    created_at: datetime = timestamp_field()
 
 
 class ForestPolygon(RegistryModel, table=True):

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -10,6 +11,14 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializ
 from minka_registry.sites.models import SiteMethod, SiteStatus
 
 MAX_MINERALS = 20
+_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """Refuses control characters and lone surrogates (PostgreSQL cannot store NUL; surrogates are not UTF-8)."""
+    if _UNSTORABLE.search(value):
+        raise ValueError("contains control characters or invalid Unicode")
+    return value
 
 
 def _dedupe(minerals: list[str]) -> list[str]:
@@ -22,11 +31,19 @@ def _decimal_string(value: Decimal) -> str:
     return "0" if text in {"-0", "0"} else text
 
 
-Mineral = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50)]
+Mineral = Annotated[
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50), AfterValidator(storable_text)
+]
 Minerals = Annotated[list[Mineral], Field(min_length=1, max_length=MAX_MINERALS), AfterValidator(_dedupe)]
-SiteName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
-TitleNumber = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Capacity = Annotated[Decimal, Field(ge=0, max_digits=14, decimal_places=3, description="kg per month, as a decimal string")]
+SiteName = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(storable_text)
+]
+TitleNumber = Annotated[
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(storable_text)
+]
+Capacity = Annotated[
+    Decimal, Field(ge=0, max_digits=14, decimal_places=3, description="kg per month, as a decimal string")
+]
 DecimalString = Annotated[Decimal, PlainSerializer(_decimal_string, return_type=str, when_used="json")]
 GeoJSONGeometry = Annotated[
     dict[str, Any],
@@ -85,7 +102,9 @@ class SiteOut(BaseModel):
     title_expires_on: date | None
     status: SiteStatus
     capacity_kg_per_month: DecimalString | None
-    forest_distance_km: float | None = Field(description="metric distance to the nearest loaded forest polygon; null when no forest layer is loaded")
+    forest_distance_km: float | None = Field(
+        description="metric distance to the nearest loaded forest polygon; null when no forest layer is loaded"
+    )
     forest_smart_applicable: bool = Field(description="within 5 km of forest: the Forest-Smart ASM bolt-on applies")
     created_at: datetime
     updated_at: datetime
@@ -98,3 +117,7 @@ class ForestLayerOut(BaseModel):
     feature_count: int
     bbox: list[float] = Field(description="[west, south, east, north] in degrees")
     created_at: datetime
+
+
+class ForestLayerCreated(ForestLayerOut):
+    sites_recomputed: int = Field(description="how many sites had their forest distance recomputed")

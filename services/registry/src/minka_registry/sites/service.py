@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import math
+import time
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -26,22 +28,22 @@ from typing import Any
 import numpy as np
 import shapely
 from fastapi import Request
+from minka_common.auth import Principal
+from minka_common.errors import ContentTooLarge, FieldError, NotFound, Unprocessable
+from minka_common.geo import AREA_TYPES, GeometryProblem, feature_collection_problems, geometry_problems
+from minka_common.ids import new_id, utcnow
+from shapely.geometry import shape
+from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, Text, bindparam, cast, insert, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
-from shapely.geometry import shape
-from shapely.geometry.base import BaseGeometry
 
-from minka_common.auth import Principal
-from minka_common.errors import FieldError, NotFound, ProblemError, Unprocessable
-from minka_common.geo import AREA_TYPES, GeometryProblem, feature_collection_problems, geometry_problems
-from minka_common.ids import new_id, utcnow
 from minka_registry.organizations.models import Organization, OrganizationKind
 from minka_registry.sites.access import ensure_may_upload_forest_layer, ensure_may_write_sites, visible_sites
-from minka_registry.sites.forest import ForestIndex, forest_smart_applicable
+from minka_registry.sites.forest import ForestIndex, forest_smart_applicable, search_bounds
 from minka_registry.sites.forest_cache import forest_indexes, lock_forest, polygons_from_geojson, read_fingerprint
 from minka_registry.sites.models import ForestLayer, ForestPolygon, Site
-from minka_registry.sites.schemas import ForestLayerOut, SiteCreate, SiteOut, SiteUpdate
+from minka_registry.sites.schemas import ForestLayerOut, SiteCreate, SiteOut, SiteUpdate, storable_text
 
 SITE_GEOMETRY_TYPES = frozenset({"Point", "Polygon"})
 MAX_SITE_POSITIONS = 10_000
@@ -56,12 +58,9 @@ MAX_NEARBY_FEATURES = 200
 MAX_NEARBY_CANDIDATES = 2_000
 DISTANCE_DECIMALS = 3  # km rounded to the metre
 
-_MIN_METRES_PER_DEGREE_LAT = 110_574.0
-_METRES_PER_DEGREE_LON_AT_EQUATOR = 111_320.0
+logger = logging.getLogger("minka.registry.sites")
 
 
-class ContentTooLarge(ProblemError):
-    status, title, slug = 413, "Content too large", "too-large"
 
 
 # --- geometry ------------------------------------------------------------------------------
@@ -96,8 +95,14 @@ def _positions_in(geometry: Any) -> int:
 def site_geometry_errors(geometry: Any, field: str = "geometry") -> list[FieldError]:
     positions = _positions_in(geometry)
     if positions > MAX_SITE_POSITIONS:
-        return [FieldError(field=f"{field}.coordinates", reason=f"{positions} positions; at most {MAX_SITE_POSITIONS} are accepted for a site")]
+        reason = f"{positions} positions; at most {MAX_SITE_POSITIONS} are accepted for a site"
+        return [FieldError(field=f"{field}.coordinates", reason=reason)]
     return _field_errors(field, geometry_problems(geometry, SITE_GEOMETRY_TYPES))
+
+
+def canonical_geometry(geometry: dict[str, Any]) -> dict[str, Any]:
+    """What is stored of a validated geometry: its type and coordinates (foreign members and bbox are dropped)."""
+    return {"type": geometry["type"], "coordinates": geometry["coordinates"]}
 
 
 def _flat(coordinates: Any, depth: int) -> Any:
@@ -166,7 +171,7 @@ async def create_site(session: AsyncSession, principal: Principal, body: SiteCre
     errors = await cooperative_errors(session, body.cooperative_id) + site_geometry_errors(body.geometry)
     if errors:
         raise Unprocessable("The site is not valid.", errors=errors)
-    site = Site(**body.model_dump())
+    site = Site(**{**body.model_dump(), "geometry": canonical_geometry(body.geometry)})
     site.forest_distance_km = await _current_distance(session, site_shape(body.geometry))
     session.add(site)
     await session.commit()
@@ -196,12 +201,15 @@ async def update_site(session: AsyncSession, principal: Principal, site_id: uuid
     site = await load_visible_site(session, principal, site_id)
     ensure_may_write_sites(principal, site.cooperative_id)
     changes = body.model_dump(exclude_unset=True)
-    if "geometry" in changes and (errors := site_geometry_errors(changes["geometry"])):
-        raise Unprocessable("The site is not valid.", errors=errors)
+    if "geometry" in changes:
+        if errors := site_geometry_errors(changes["geometry"]):
+            raise Unprocessable("The site is not valid.", errors=errors)
+        # Before the site is touched: a pending change would be autoflushed (row-locking the site)
+        # while waiting for the forest lock, which a running upload holds while it updates sites.
+        changes["geometry"] = canonical_geometry(changes["geometry"])
+        changes["forest_distance_km"] = await _current_distance(session, site_shape(changes["geometry"]))
     for field, value in changes.items():
         setattr(site, field, value)
-    if "geometry" in changes:
-        site.forest_distance_km = await _current_distance(session, site_shape(site.geometry))
     site.updated_at = utcnow()
     session.add(site)
     await session.commit()
@@ -211,7 +219,8 @@ async def update_site(session: AsyncSession, principal: Principal, site_id: uuid
 # --- forest layers -------------------------------------------------------------------------
 
 
-async def read_limited_body(request: Request, limit: int = MAX_LAYER_BYTES) -> bytes:
+async def read_limited_body(request: Request, limit: int | None = None) -> bytes:
+    limit = MAX_LAYER_BYTES if limit is None else limit
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise ContentTooLarge(f"the body is {int(declared)} bytes; at most {limit} are accepted")
@@ -226,7 +235,7 @@ async def read_limited_body(request: Request, limit: int = MAX_LAYER_BYTES) -> b
 
 @dataclass(frozen=True)
 class ForestLayerUpload:
-    """A validated FeatureCollection: planar geometries, their properties, and the layer's metadata."""
+    """A validated FeatureCollection: its geometries (as uploaded), their properties, and the layer's metadata."""
 
     geometries: list[dict[str, Any]]
     properties: list[dict[str, Any] | None]
@@ -243,7 +252,29 @@ def _metadata(document: dict[str, Any], member: str, given: str | None, max_leng
     value = value.strip()
     if len(value) > max_length:
         return None, [FieldError(field=member, reason=f"at most {max_length} characters")]
+    try:
+        storable_text(value)
+    except ValueError as exc:
+        return None, [FieldError(field=member, reason=str(exc))]
     return value or None, []
+
+
+def _refuse_constant(name: str) -> float:
+    raise ValueError(f"{name} is not a JSON number")
+
+
+def _has_non_finite_number(value: Any) -> bool:
+    """Whether a JSON value holds ±inf (an over-large number such as 1e400), which JSON columns cannot store."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return True
+        if isinstance(item, dict):
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return False
 
 
 def _too_many(errors: list[FieldError]) -> Unprocessable:
@@ -253,10 +284,18 @@ def _too_many(errors: list[FieldError]) -> Unprocessable:
     return Unprocessable(detail, errors=errors[:MAX_REPORTED_PROBLEMS])
 
 
+def _properties_problem(properties: Any) -> str | None:
+    if not isinstance(properties, dict | None):
+        return "properties must be an object or null"
+    if _has_non_finite_number(properties):
+        return "properties hold a number too large to store"
+    return None
+
+
 def parse_forest_layer(raw: bytes, name: str | None = None, source: str | None = None) -> ForestLayerUpload:
     """Validate an uploaded GeoJSON FeatureCollection of (Multi)Polygons; ``name``/``source`` override its members."""
     try:
-        document = json.loads(raw)
+        document = json.loads(raw, parse_constant=_refuse_constant)
     except (ValueError, RecursionError) as exc:  # JSONDecodeError, bad UTF-8, over-long integers, deep nesting
         raise Unprocessable("The body is not valid JSON.", errors=[("body", str(exc)[:200])]) from exc
     if not isinstance(document, dict):
@@ -274,14 +313,14 @@ def parse_forest_layer(raw: bytes, name: str | None = None, source: str | None =
     errors += _field_errors("", feature_collection_problems(document, AREA_TYPES))
     if isinstance(features, list):
         errors += [
-            FieldError(field=f"features.{i}.properties", reason="properties must be an object or null")
+            FieldError(field=f"features.{i}.properties", reason=problem)
             for i, feature in enumerate(features)
-            if isinstance(feature, dict) and not isinstance(feature.get("properties"), dict | None)
+            if isinstance(feature, dict) and (problem := _properties_problem(feature.get("properties")))
         ]
     if errors:
         raise _too_many(errors)
     return ForestLayerUpload(
-        geometries=[planar_geometry(feature["geometry"]) for feature in features],
+        geometries=[canonical_geometry(feature["geometry"]) for feature in features],
         properties=[feature.get("properties") for feature in features],
         name=name,
         source=source,
@@ -300,7 +339,7 @@ def layer_out(layer: ForestLayer) -> ForestLayerOut:
 
 
 async def recompute_site_distances(session: AsyncSession, index: ForestIndex) -> int:
-    """Every site's distance against ``index``; writes the ones that changed and returns how many."""
+    """Recompute every site's distance against ``index``, write the ones that changed; returns the number of sites."""
     rows = (await session.exec(select(Site.id, Site.geometry, Site.forest_distance_km))).all()
 
     def changed() -> list[dict[str, Any]]:
@@ -328,9 +367,10 @@ async def create_forest_layer(
     is computed against a set of layers that an upload is about to change.
     """
     ensure_may_upload_forest_layer(principal)
+    started = time.perf_counter()
 
     def shapes_and_bounds() -> tuple[np.ndarray, np.ndarray]:
-        shapes = polygons_from_geojson([json.dumps(g) for g in upload.geometries])
+        shapes = polygons_from_geojson([json.dumps(g) for g in upload.geometries])  # 2D
         return shapes, shapely.bounds(shapes)
 
     shapes, bounds = await asyncio.to_thread(shapes_and_bounds)
@@ -366,6 +406,10 @@ async def create_forest_layer(
     site_count = await recompute_site_distances(session, snapshot.index)
     await session.commit()
     forest_indexes.store(session, snapshot)
+    logger.info(
+        "forest layer %s stored: %d features, %d sites recomputed in %.2f s",
+        layer.id, layer.feature_count, site_count, time.perf_counter() - started,
+    )
     return layer, site_count
 
 
@@ -396,21 +440,10 @@ async def forest_layer_geojson(session: AsyncSession, layer: ForestLayer) -> str
     return f'{{"type":"FeatureCollection",{header},"features":[{features}]}}'
 
 
-def search_box(site: BaseGeometry, radius_km: float) -> tuple[float, float, float, float]:
-    """A lon/lat box holding every point within ``radius_km`` of the site (with a margin)."""
-    radius_m = radius_km * 1000 * 1.1 + 1
-    west, south, east, north = site.bounds
-    dlat = radius_m / _MIN_METRES_PER_DEGREE_LAT
-    south, north = max(south - dlat, -90.0), min(north + dlat, 90.0)
-    cos_lat = math.cos(math.radians(max(abs(south), abs(north))))
-    dlon = radius_m / (_METRES_PER_DEGREE_LON_AT_EQUATOR * cos_lat) if cos_lat > 1e-9 else 360.0
-    return max(west - dlon, -180.0), south, min(east + dlon, 180.0), north
-
-
 async def nearby_forest(session: AsyncSession, site: Site, radius_km: float) -> dict[str, Any]:
     """Forest features within ``radius_km`` (metric) of the site, nearest first, as a FeatureCollection."""
     site_geometry = site_shape(site.geometry)
-    west, south, east, north = search_box(site_geometry, radius_km)
+    west, south, east, north = search_bounds(site_geometry, radius_km * 1000)
     statement = (
         select(
             ForestPolygon.id,

@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: c5ecb0b5be18
+Revision ID: eed33242fe4d
 Revises: 
-Create Date: 2026-11-21 03:21:41.848360
+Create Date: 2026-11-21 03:40:34.059644
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ import minka_common.db
 from alembic import op
 
 
-revision: str = 'c5ecb0b5be18'
+revision: str = 'eed33242fe4d'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -31,7 +31,7 @@ def upgrade() -> None:
     sa.Column('max_lon', sa.Float(), nullable=False),
     sa.Column('max_lat', sa.Float(), nullable=False),
     sa.Column('created_by', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', minka_common.db.UtcDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('id')
     )
     op.create_table('idempotency_keys',
@@ -101,8 +101,8 @@ def upgrade() -> None:
     sa.Column('birth_date', sa.Date(), nullable=False),
     sa.Column('national_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True),
     sa.Column('cooperative_id', sa.Uuid(), nullable=False),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', minka_common.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', minka_common.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cooperative_id'], ['organizations.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -122,8 +122,8 @@ def upgrade() -> None:
     sa.Column('status', sa.Enum('active', 'inactive', 'closed', name='sitestatus'), nullable=False),
     sa.Column('capacity_kg_per_month', sa.Numeric(precision=14, scale=3), nullable=True),
     sa.Column('forest_distance_km', sa.Float(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', minka_common.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', minka_common.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cooperative_id'], ['organizations.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
@@ -153,7 +153,7 @@ def upgrade() -> None:
     sa.Column('cooperative_id', sa.Uuid(), nullable=False),
     sa.Column('joined_on', sa.Date(), nullable=False),
     sa.Column('left_on', sa.Date(), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('created_at', minka_common.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['cooperative_id'], ['organizations.id'], ),
     sa.ForeignKeyConstraint(['miner_id'], ['miners.id'], ),
     sa.PrimaryKeyConstraint('id')
