@@ -10,7 +10,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test check-migrations migration clean bench
+.PHONY: run test lint check-migrations migration clean bench
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Minka needs Python 3.11 or newer")'
@@ -26,6 +26,9 @@ run: .venv/.synced
 
 test: .venv/.synced
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+lint: .venv/.synced
+	$(UV) run --frozen --no-sync ruff check .
 
 check-migrations: .venv/.synced
 	$(UV) run --frozen --no-sync python -m minka_common.migrate_cli registry check

@@ -8,6 +8,7 @@ import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
+
 from minka_common.testing import fresh_database_url
 from minka_registry.app import create_app as create_registry_app
 from minka_registry.settings import RegistrySettings

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 from asgi_lifespan import LifespanManager
+
 from minka_common.testing import fresh_database_url
 from minka_registry.app import create_app
 from minka_registry.settings import RegistrySettings

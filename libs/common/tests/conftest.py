@@ -13,15 +13,16 @@ from asgi_lifespan import LifespanManager
 from fastapi import APIRouter, Depends, FastAPI
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+from pydantic import BaseModel
+from pydantic import Field as PydanticField
+from sqlmodel import Field, select
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from minka_common.app import create_service_app
 from minka_common.auth import CurrentPrincipal, InProcessKeySet, Principal, Role, TokenVerifier, require_roles
 from minka_common.db import Database, db_session, service_base
 from minka_common.idempotency import IdempotentRoute, idempotency_table
 from minka_common.pagination import Page, PageParams, paginate
-from pydantic import BaseModel
-from pydantic import Field as PydanticField
-from sqlmodel import Field, select
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 ISSUER, AUDIENCE = "urn:test:issuer", "minka"
 SampleModel = service_base("sample")

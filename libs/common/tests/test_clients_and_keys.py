@@ -1,5 +1,6 @@
 import httpx
 import pytest
+
 from minka_common.auth import RemoteKeySet, TokenVerifier
 from minka_common.clients import ClientCredentialsTokens, ServiceClient
 from minka_common.errors import ServiceUnavailable, Unauthorized

@@ -1,7 +1,8 @@
 import math
 
-from minka_common.geo import GeometryProblem, feature_collection_problems, geometry_problems, to_shape
 from shapely.geometry import MultiPolygon, Point, Polygon
+
+from minka_common.geo import GeometryProblem, feature_collection_problems, geometry_problems, to_shape
 
 SQUARE = [[0, 0], [1, 0], [1, 1], [0, 1], [0, 0]]
 OTHER_SQUARE = [[2, 2], [3, 2], [3, 3], [2, 3], [2, 2]]

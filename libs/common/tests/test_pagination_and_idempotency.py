@@ -2,6 +2,7 @@ import uuid
 
 import httpx
 import pytest
+
 from minka_common.errors import Unprocessable
 from minka_common.ids import new_id
 from minka_common.pagination import decode_cursor, encode_cursor

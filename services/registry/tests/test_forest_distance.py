@@ -4,9 +4,10 @@ import random
 import numpy as np
 import pytest
 import shapely
-from minka_registry.sites.forest import FOREST_SMART_RADIUS_KM, ForestIndex, forest_smart_applicable
 from pyproj import Geod
 from shapely.geometry import MultiPolygon, Point, box
+
+from minka_registry.sites.forest import FOREST_SMART_RADIUS_KM, ForestIndex, forest_smart_applicable
 
 GEOD = Geod(ellps="WGS84")
 

@@ -2,6 +2,7 @@ import base64
 import json
 
 import httpx
+
 from minka_common.auth import InProcessKeySet, TokenVerifier
 
 
@@ -101,6 +102,7 @@ async def test_signing_key_survives_a_restart(tmp_path):
 
 async def test_bootstrap_client_secret_is_updated_on_start(tmp_path):
     from asgi_lifespan import LifespanManager
+
     from minka_common.testing import fresh_database_url
     from minka_registry.app import create_app
     from minka_registry.settings import RegistrySettings

@@ -5,6 +5,7 @@ import uuid
 from datetime import UTC, date, datetime
 
 import pytest
+
 from minka_common.auth import Principal, Role
 from minka_common.errors import Conflict, FieldError, Forbidden, NotFound, Unprocessable, problem_response
 from minka_registry.miners.access import (

@@ -1,6 +1,7 @@
 from datetime import date
 
 import pytest
+
 from minka_registry.miners.rules import MINIMUM_AGE_YEARS, Gender, age_on, under_age_reason
 
 

@@ -10,6 +10,7 @@ from datetime import timedelta
 
 import httpx
 import pytest
+
 from minka_common.ids import today
 
 HEADER = "full_name,gender,birth_date,national_id\n"

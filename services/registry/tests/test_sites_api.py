@@ -13,14 +13,15 @@ import uuid
 
 import httpx
 import pytest
+from pyproj import Geod
+from shapely.geometry import Point
+
 from minka_common.auth import Principal, Role
 from minka_common.errors import Forbidden, NotFound
 from minka_registry.sites import service
 from minka_registry.sites.access import ensure_may_upload_forest_layer, ensure_may_write_sites, site_scope
 from minka_registry.sites.forest import ForestIndex
 from minka_registry.sites.forest_cache import forest_indexes
-from pyproj import Geod
-from shapely.geometry import Point
 
 GEOD = Geod(ellps="WGS84")
 LAT = -20.0

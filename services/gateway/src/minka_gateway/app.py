@@ -7,6 +7,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+
 from minka_registry.app import create_app as create_registry_app
 from minka_registry.settings import RegistrySettings
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import FastAPI
+
 from minka_common.app import create_service_app
 from minka_common.auth import InProcessKeySet, TokenVerifier
 from minka_common.db import Database
-
 from minka_registry.database import idempotency_keys
 from minka_registry.identity import routes as identity_routes
 from minka_registry.identity.keys import SigningKeys

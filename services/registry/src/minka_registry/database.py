@@ -3,9 +3,10 @@
 from typing import Annotated
 
 from fastapi import Depends
+from sqlmodel.ext.asyncio.session import AsyncSession
+
 from minka_common.db import db_session, service_base
 from minka_common.idempotency import idempotency_table
-from sqlmodel.ext.asyncio.session import AsyncSession
 
 RegistryModel = service_base("registry")
 metadata = RegistryModel.metadata

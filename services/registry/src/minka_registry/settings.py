@@ -2,9 +2,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from minka_common.settings import ServiceSettings
 from pydantic import AliasChoices, Field
 from pydantic_settings import SettingsConfigDict
+
+from minka_common.settings import ServiceSettings
 
 
 class RegistrySettings(ServiceSettings):

@@ -11,6 +11,7 @@ from typing import Any
 
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
+
 from minka_common.auth import SIGNING_ALGORITHMS
 
 ALGORITHM = SIGNING_ALGORITHMS[0]

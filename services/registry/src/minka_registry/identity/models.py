@@ -3,11 +3,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
+from sqlmodel import Field
+
 from minka_common.auth import Role
 from minka_common.db import timestamp_field
 from minka_common.ids import new_id
-from sqlmodel import Field
-
 from minka_registry.database import RegistryModel
 
 

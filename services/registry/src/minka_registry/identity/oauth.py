@@ -14,8 +14,8 @@ from typing import Any
 
 from authlib.oauth2.rfc6749 import AuthorizationServer, ClientMixin, OAuth2Payload, OAuth2Request
 from authlib.oauth2.rfc6749.grants import ClientCredentialsGrant, ResourceOwnerPasswordCredentialsGrant
-from minka_common.auth import Role
 
+from minka_common.auth import Role
 from minka_registry.identity.keys import SigningKeys
 from minka_registry.identity.models import ApiClient, User
 from minka_registry.identity.passwords import spend_verification_time, verify_secret

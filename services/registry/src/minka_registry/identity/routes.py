@@ -5,10 +5,10 @@ from typing import Annotated, Any
 from authlib.oauth2.rfc6749.util import extract_basic_authorization
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
-from minka_common.auth import Principal, Role, require_roles
-from minka_common.idempotency import IdempotentRoute
 from starlette.concurrency import run_in_threadpool
 
+from minka_common.auth import Principal, Role, require_roles
+from minka_common.idempotency import IdempotentRoute
 from minka_registry.database import Session
 from minka_registry.identity import service
 from minka_registry.identity.oauth import issue_token_response

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from minka_common.auth import Role
 from pydantic import BaseModel, EmailStr, Field
 
+from minka_common.auth import Role
 from minka_registry.identity.passwords import MINIMUM_PASSWORD_LENGTH
 
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from minka_common.auth import Role
-from minka_common.errors import Conflict, Unprocessable
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from minka_common.auth import Role
+from minka_common.errors import Conflict, Unprocessable
 from minka_registry.identity.models import ApiClient, User
 from minka_registry.identity.oauth import TokenRequestAccounts
 from minka_registry.identity.passwords import hash_secret, new_client_id, new_client_secret

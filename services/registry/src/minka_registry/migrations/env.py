@@ -1,5 +1,6 @@
-import minka_registry.models  # noqa: F401  (registers every table on the metadata)
 from alembic import context
+
+import minka_registry.models  # noqa: F401  (registers every table on the metadata)
 from minka_common.migrations import run_env
 from minka_registry.database import VERSION_TABLE, metadata
 

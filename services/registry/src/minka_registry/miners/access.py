@@ -15,10 +15,10 @@ from __future__ import annotations
 
 import uuid
 
-from minka_common.auth import Principal, Role
-from minka_common.errors import Forbidden, NotFound
 from sqlalchemy import ColumnElement, false, true
 
+from minka_common.auth import Principal, Role
+from minka_common.errors import Forbidden, NotFound
 from minka_registry.miners.models import Miner
 
 READ_ROLES = frozenset({Role.admin, Role.authority, Role.service, Role.coop_manager})

@@ -11,11 +11,11 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 
-from minka_common.db import timestamp_field
-from minka_common.ids import new_id
 from sqlalchemy import Column, Enum, Index, text
 from sqlmodel import Field
 
+from minka_common.db import timestamp_field
+from minka_common.ids import new_id
 from minka_registry.database import RegistryModel
 from minka_registry.miners.csv_import import MAX_FULL_NAME_LENGTH, MAX_NATIONAL_ID_LENGTH
 from minka_registry.miners.rules import Gender

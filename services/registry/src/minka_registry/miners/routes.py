@@ -8,15 +8,15 @@ from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
+from sqlmodel import select
+from starlette.datastructures import UploadFile
+from starlette.formparsers import MultiPartException, MultiPartParser
+
 from minka_common.auth import CurrentPrincipal, Principal
 from minka_common.errors import ContentTooLarge, NotFound, ProblemError, Unprocessable, UnsupportedMediaType
 from minka_common.idempotency import IdempotentRoute
 from minka_common.ids import today
 from minka_common.pagination import Page, PageParams, paginate
-from sqlmodel import select
-from starlette.datastructures import UploadFile
-from starlette.formparsers import MultiPartException, MultiPartParser
-
 from minka_registry.database import Session
 from minka_registry.miners import service
 from minka_registry.miners.access import (

@@ -5,10 +5,10 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any
 
-from minka_common.auth import Principal
-from minka_common.types import PatchModel
 from pydantic import AfterValidator, BaseModel, Field
 
+from minka_common.auth import Principal
+from minka_common.types import PatchModel
 from minka_registry.miners.access import may_see_national_id
 from minka_registry.miners.models import MAX_FULL_NAME_LENGTH, MAX_NATIONAL_ID_LENGTH, Membership, Miner
 from minka_registry.miners.rules import Gender

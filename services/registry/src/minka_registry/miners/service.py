@@ -19,8 +19,6 @@ from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
-from minka_common.errors import Conflict, FieldError, Unprocessable
-from minka_common.ids import new_id, utcnow
 from sqlalchemy import Select, String, Uuid, bindparam, func, insert, or_
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +26,8 @@ from sqlalchemy.types import TypeEngine
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from minka_common.errors import Conflict, FieldError, Unprocessable
+from minka_common.ids import new_id, utcnow
 from minka_registry.miners.csv_import import RowProblem, parse_miner_csv
 from minka_registry.miners.models import Membership, Miner
 from minka_registry.miners.rules import under_age_reason

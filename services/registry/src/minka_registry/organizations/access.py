@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import uuid
 
-from minka_common.auth import Principal, Role
-from minka_common.errors import Forbidden
 from sqlalchemy import ColumnElement, or_, true
 
+from minka_common.auth import Principal, Role
+from minka_common.errors import Forbidden
 from minka_registry.organizations.models import Organization, OrganizationKind
 
 

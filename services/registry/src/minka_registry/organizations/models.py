@@ -4,10 +4,10 @@ import uuid
 from datetime import datetime
 from enum import StrEnum
 
-from minka_common.db import timestamp_field
-from minka_common.ids import new_id
 from sqlmodel import Field
 
+from minka_common.db import timestamp_field
+from minka_common.ids import new_id
 from minka_registry.database import RegistryModel
 
 

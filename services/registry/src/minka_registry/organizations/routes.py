@@ -4,13 +4,13 @@ import uuid
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query
+from sqlmodel import select
+
 from minka_common.auth import CurrentPrincipal, Principal, Role, require_roles
 from minka_common.errors import NotFound
 from minka_common.idempotency import IdempotentRoute
 from minka_common.ids import utcnow
 from minka_common.pagination import Page, PageParams, paginate
-from sqlmodel import select
-
 from minka_registry.database import Session
 from minka_registry.organizations.access import ensure_may_edit_organization, visible_organizations
 from minka_registry.organizations.models import Organization, OrganizationKind

@@ -3,9 +3,9 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from minka_common.types import CountryCode, PatchModel
 from pydantic import BaseModel, EmailStr, Field
 
+from minka_common.types import CountryCode, PatchModel
 from minka_registry.organizations.models import OrganizationKind
 
 

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import uuid
 
-from minka_common.auth import Principal, Role
-from minka_common.errors import Forbidden, NotFound
 from sqlalchemy import ColumnElement, true
 
+from minka_common.auth import Principal, Role
+from minka_common.errors import Forbidden, NotFound
 from minka_registry.sites.models import Site
 
 SITE_WRITER_ROLES = frozenset({Role.admin, Role.coop_manager})

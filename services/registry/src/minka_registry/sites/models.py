@@ -13,11 +13,11 @@ from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
-from minka_common.db import timestamp_field
-from minka_common.ids import new_id
 from sqlalchemy import JSON, Column, Float, ForeignKey, Index, Numeric, Uuid
 from sqlmodel import Field
 
+from minka_common.db import timestamp_field
+from minka_common.ids import new_id
 from minka_registry.database import RegistryModel
 
 

@@ -6,11 +6,11 @@ import uuid
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
+from sqlmodel import select
+
 from minka_common.auth import CurrentPrincipal, Principal, Role, require_roles
 from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
-from sqlmodel import select
-
 from minka_registry.database import Session
 from minka_registry.sites import service
 from minka_registry.sites.models import ForestLayer, Site, SiteStatus

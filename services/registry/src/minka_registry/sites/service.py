@@ -28,16 +28,16 @@ from typing import Any
 import numpy as np
 import shapely
 from fastapi import Request
-from minka_common.auth import Principal
-from minka_common.errors import ContentTooLarge, FieldError, NotFound, Unprocessable
-from minka_common.geo import AREA_TYPES, GeometryProblem, feature_collection_problems, geometry_problems
-from minka_common.ids import new_id, utcnow
 from shapely.geometry import shape
 from shapely.geometry.base import BaseGeometry
 from sqlalchemy import Select, Text, bindparam, cast, insert, update
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from minka_common.auth import Principal
+from minka_common.errors import ContentTooLarge, FieldError, NotFound, Unprocessable
+from minka_common.geo import AREA_TYPES, GeometryProblem, feature_collection_problems, geometry_problems
+from minka_common.ids import new_id, utcnow
 from minka_registry.organizations.models import Organization, OrganizationKind
 from minka_registry.sites.access import ensure_may_upload_forest_layer, ensure_may_write_sites, visible_sites
 from minka_registry.sites.forest import ForestIndex, forest_smart_applicable, search_bounds
