@@ -16,7 +16,9 @@ def _country_code(value: str) -> str:
 
 
 CountryCode = Annotated[
-    str, StringConstraints(min_length=2, max_length=2, strip_whitespace=True), AfterValidator(_country_code)
+    str,
+    StringConstraints(min_length=2, max_length=2, strip_whitespace=True, pattern=r"^[A-Za-z]{2}$"),
+    AfterValidator(_country_code),
 ]
 """ISO 3166-1 alpha-2, normalised to upper case."""
 
