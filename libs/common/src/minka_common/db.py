@@ -20,6 +20,8 @@ from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from minka_common.errors import NotFound
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every database (SQLite hands back naive values)."""
@@ -88,6 +90,14 @@ class Database:
 
     async def dispose(self) -> None:
         await self.engine.dispose()
+
+
+async def one_or_not_found(session: AsyncSession, statement: Any, what: str) -> Any:
+    """The single row a visibility-filtered query finds, or 404: an invisible object is reported as missing."""
+    row = (await session.exec(statement)).one_or_none()
+    if row is None:
+        raise NotFound(f"{what} not found")
+    return row
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -13,6 +13,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
 
 from minka_common.auth import CurrentPrincipal, Principal
+from minka_common.db import one_or_not_found
 from minka_common.errors import ContentTooLarge, NotFound, ProblemError, Unprocessable, UnsupportedMediaType
 from minka_common.idempotency import IdempotentRoute
 from minka_common.ids import today
@@ -56,10 +57,7 @@ async def load_miner(session: Session, principal: Principal, miner_id: uuid.UUID
     statement = select(Miner).where(Miner.id == miner_id, visible_miners(principal))
     if for_update:
         statement = statement.with_for_update()
-    miner = (await session.exec(statement)).one_or_none()
-    if miner is None:
-        raise NotFound("miner not found")
-    return miner
+    return await one_or_not_found(session, statement, "miner")
 
 
 # ------------------------------------------------------------------------------ miners

@@ -7,7 +7,7 @@ from fastapi import APIRouter, Depends, Query
 from sqlmodel import select
 
 from minka_common.auth import CurrentPrincipal, Principal, Role, require_roles
-from minka_common.errors import NotFound
+from minka_common.db import one_or_not_found
 from minka_common.idempotency import IdempotentRoute
 from minka_common.ids import utcnow
 from minka_common.pagination import Page, PageParams, paginate
@@ -25,10 +25,7 @@ def _out(organization: Organization) -> OrganizationOut:
 
 async def load_visible_organization(session: Session, principal: Principal, organization_id: uuid.UUID) -> Organization:
     statement = select(Organization).where(Organization.id == organization_id, visible_organizations(principal))
-    organization = (await session.exec(statement)).one_or_none()
-    if organization is None:
-        raise NotFound("organisation not found")
-    return organization
+    return await one_or_not_found(session, statement, "organisation")
 
 
 @router.post("", status_code=201, response_model=OrganizationOut, summary="Register an organisation (admin)")

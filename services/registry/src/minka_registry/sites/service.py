@@ -35,6 +35,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.auth import Principal
+from minka_common.db import one_or_not_found
 from minka_common.errors import ContentTooLarge, FieldError, NotFound, Unprocessable
 from minka_common.geo import AREA_TYPES, GeometryProblem, feature_collection_problems, geometry_problems
 from minka_common.ids import new_id, utcnow
@@ -180,10 +181,7 @@ async def create_site(session: AsyncSession, principal: Principal, body: SiteCre
 
 async def load_visible_site(session: AsyncSession, principal: Principal, site_id: uuid.UUID) -> Site:
     statement = select(Site).where(Site.id == site_id, visible_sites(principal))
-    site = (await session.exec(statement)).one_or_none()
-    if site is None:
-        raise NotFound("site not found")
-    return site
+    return await one_or_not_found(session, statement, "site")
 
 
 def list_sites_statement(
