@@ -60,3 +60,21 @@ async def test_health_readiness_and_metrics(client: httpx.AsyncClient, issuer):
     metrics = (await client.get("/metrics")).text
     assert 'minka_http_requests_total{method="GET",route="/v1/items",service="sample",status="200"}' in metrics
     assert "minka_http_request_duration_seconds_bucket" in metrics
+
+
+async def test_readiness_fails_with_a_503_when_the_database_is_unreachable(sample_app):
+    from minka_common.db import Database
+
+    healthy = sample_app.state.database
+    sample_app.state.database = Database("postgresql+asyncpg://nobody@127.0.0.1:1/nowhere")
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=sample_app), base_url="http://sample.test") as client:
+            response = await client.get("/readyz")
+            alive = await client.get("/healthz")
+    finally:
+        await sample_app.state.database.dispose()
+        sample_app.state.database = healthy
+    assert response.status_code == 503
+    assert response.headers["content-type"] == "application/problem+json"
+    assert response.headers["retry-after"]
+    assert alive.status_code == 200
