@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timedelta
 
 import httpx
 import pytest
 from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
+from minka_certification.app import create_app as create_certification_app
+from minka_certification.settings import CertificationSettings
+from minka_common.auth import InProcessKeySet
+from minka_common.ids import utcnow
 from minka_common.testing import fresh_database_url
 from minka_registry.app import create_app as create_registry_app
 from minka_registry.settings import RegistrySettings
 
 BOOTSTRAP_CLIENT = ("test-admin", "test-admin-secret-0123456789")
+CERTIFICATION_CLIENT = ("test-certification", "test-certification-secret-0123456789")
 
 
 @pytest.fixture(scope="session")
@@ -28,6 +34,7 @@ async def registry_app(data_dir) -> AsyncIterator[FastAPI]:
         database_url=await fresh_database_url("registry", data_dir),
         bootstrap_client_id=BOOTSTRAP_CLIENT[0],
         bootstrap_client_secret=BOOTSTRAP_CLIENT[1],
+        service_clients={CERTIFICATION_CLIENT[0]: CERTIFICATION_CLIENT[1]},
     )
     app = create_registry_app(settings)
     async with LifespanManager(app):
@@ -82,3 +89,50 @@ class Actors:
 @pytest.fixture(scope="session")
 async def actors(registry: httpx.AsyncClient, admin_headers: dict[str, str]) -> Actors:
     return Actors(registry, admin_headers)
+
+
+@pytest.fixture(scope="session")
+async def certification_app(data_dir, registry_app: FastAPI) -> AsyncIterator[FastAPI]:
+    """The certification service, calling the registry in-process; its clock is driven by the ``clock`` fixture."""
+    settings = CertificationSettings(
+        data_dir=data_dir,
+        database_url=await fresh_database_url("certification", data_dir),
+        registry_url="http://registry.test",
+        service_client_id=CERTIFICATION_CLIENT[0],
+        service_client_secret=CERTIFICATION_CLIENT[1],
+        load_example_standards=False,
+        time_rules_interval_seconds=0,
+    )
+    app = create_certification_app(
+        settings, registry_app=registry_app, key_set=InProcessKeySet(registry_app.state.signing_keys.public_key_set)
+    )
+    async with LifespanManager(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def certification(certification_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=certification_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://certification.test") as client:
+        yield client
+
+
+class MovableClock:
+    """A clock that tests move forward; the certification service reads it instead of the system time."""
+
+    def __init__(self) -> None:
+        self.offset = timedelta()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def advance(self, **delta: float) -> None:
+        self.offset += timedelta(**delta)
+
+
+@pytest.fixture
+def clock(certification_app: FastAPI) -> Iterator[MovableClock]:
+    test_clock = MovableClock()
+    certification_app.state.clock = test_clock
+    yield test_clock
+    certification_app.state.clock = utcnow

@@ -14,6 +14,9 @@ async def gateway(tmp_path_factory, monkeypatch_module) -> AsyncIterator[httpx.A
     data_dir = tmp_path_factory.mktemp("gateway-data")
     monkeypatch_module.setenv("MINKA_DATA_DIR", str(data_dir))
     monkeypatch_module.setenv("MINKA_REGISTRY_DATABASE_URL", await fresh_database_url("gateway_registry", data_dir))
+    monkeypatch_module.setenv(
+        "MINKA_CERTIFICATION_DATABASE_URL", await fresh_database_url("gateway_certification", data_dir)
+    )
     monkeypatch_module.setenv("MINKA_BOOTSTRAP_CLIENT_ID", "gateway-admin")
     monkeypatch_module.setenv("MINKA_BOOTSTRAP_CLIENT_SECRET", "gateway-admin-secret")
     from minka_gateway.app import create_app

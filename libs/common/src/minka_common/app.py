@@ -35,6 +35,7 @@ def create_service_app(
     routers: Sequence[APIRouter],
     migrations: Path | None,
     on_startup: Sequence[StartupHook] = (),
+    on_shutdown: Sequence[StartupHook] = (),
     root_path: str = "",
 ) -> FastAPI:
     @asynccontextmanager
@@ -43,8 +44,12 @@ def create_service_app(
             await upgrade_to_head_async(migrations, database.url)
         for hook in on_startup:
             await hook(app)
-        yield
-        await database.dispose()
+        try:
+            yield
+        finally:
+            for hook in on_shutdown:
+                await hook(app)
+            await database.dispose()
 
     app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan, root_path=root_path,
                   responses=PROBLEM_RESPONSES)  # type: ignore[arg-type]

@@ -1,29 +1,65 @@
-"""The all-in-one process of the embedded default: every service mounted under its prefix, no proxy hop."""
+"""The all-in-one process of the embedded default: every service mounted under its prefix, no proxy hop.
+
+Services still talk to each other through their typed HTTP clients, but over httpx's
+ASGI transport, and authenticate with a service client whose secret is made fresh at
+every start (the registry stores only its hash).
+"""
 
 from __future__ import annotations
 
+import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 
+from minka_certification.app import create_app as create_certification_app
+from minka_certification.settings import CertificationSettings
+from minka_common.auth import InProcessKeySet
 from minka_registry.app import create_app as create_registry_app
 from minka_registry.settings import RegistrySettings
 
+IN_PROCESS_REGISTRY_URL = "http://registry.in-process"
+CERTIFICATION_CLIENT_ID = "minka-certification"
 
-def create_app() -> FastAPI:
-    services: dict[str, FastAPI] = {"registry": create_registry_app(RegistrySettings())}
+
+def create_services(
+    registry_settings: RegistrySettings, certification_settings: CertificationSettings
+) -> dict[str, FastAPI]:
+    """The services wired to each other in-process; the registry comes first, as the others depend on it."""
+    certification_settings = certification_settings.model_copy(update={
+        "registry_url": IN_PROCESS_REGISTRY_URL,
+        "service_client_id": CERTIFICATION_CLIENT_ID,
+        "service_client_secret": secrets.token_urlsafe(32),
+    })
+    registry_settings = registry_settings.model_copy(update={"service_clients": {
+        **registry_settings.service_clients,
+        CERTIFICATION_CLIENT_ID: certification_settings.service_client_secret,
+    }})
+    registry = create_registry_app(registry_settings)
+    certification = create_certification_app(
+        certification_settings, registry_app=registry,
+        key_set=InProcessKeySet(registry.state.signing_keys.public_key_set),
+    )
+    return {"registry": registry, "certification": certification}
+
+
+def create_app(
+    registry_settings: RegistrySettings | None = None, certification_settings: CertificationSettings | None = None
+) -> FastAPI:
+    services = create_services(registry_settings or RegistrySettings(), certification_settings or CertificationSettings())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
-        # Starlette does not run a mounted application's lifespan; the gateway runs each one.
+        # Starlette does not run a mounted application's lifespan; the gateway runs each one, in order.
         async with AsyncExitStack() as stack:
             for service in services.values():
                 await stack.enter_async_context(service.router.lifespan_context(service))
             yield
 
     gateway = FastAPI(title="Minka gateway", lifespan=lifespan, docs_url=None, redoc_url=None, openapi_url=None)
+    gateway.state.services = services
     for prefix, service in services.items():
         gateway.mount(f"/{prefix}", service)
 

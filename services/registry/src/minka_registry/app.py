@@ -7,12 +7,12 @@ from pathlib import Path
 from fastapi import FastAPI
 
 from minka_common.app import create_service_app
-from minka_common.auth import InProcessKeySet, TokenVerifier
+from minka_common.auth import InProcessKeySet, Role, TokenVerifier
 from minka_common.db import Database
 from minka_registry.database import idempotency_keys
 from minka_registry.identity import routes as identity_routes
 from minka_registry.identity.keys import SigningKeys
-from minka_registry.identity.service import ensure_bootstrap_client
+from minka_registry.identity.service import ensure_client
 from minka_registry.miners import routes as miner_routes
 from minka_registry.organizations import routes as organization_routes
 from minka_registry.settings import RegistrySettings
@@ -27,10 +27,13 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
     keys = SigningKeys.load_or_create(settings.signing_key, settings.resolved_signing_key_file())
     verifier = TokenVerifier(InProcessKeySet(keys.public_key_set), settings.auth_issuer, settings.auth_audience)
 
-    async def bootstrap_admin_client(app: FastAPI) -> None:
-        if settings.bootstrap_client_id and settings.bootstrap_client_secret:
-            async with database.session() as session:
-                await ensure_bootstrap_client(session, settings.bootstrap_client_id, settings.bootstrap_client_secret)
+    async def configured_clients(app: FastAPI) -> None:
+        async with database.session() as session:
+            if settings.bootstrap_client_id and settings.bootstrap_client_secret:
+                await ensure_client(session, settings.bootstrap_client_id, settings.bootstrap_client_secret,
+                                    Role.admin, "bootstrap admin")
+            for client_id, secret in settings.service_clients.items():
+                await ensure_client(session, client_id, secret, Role.service, f"service {client_id}")
 
     app = create_service_app(
         name="registry",
@@ -47,7 +50,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             site_routes.router,
         ],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
-        on_startup=[bootstrap_admin_client],
+        on_startup=[configured_clients],
     )
     app.state.settings = settings
     app.state.signing_keys = keys

@@ -17,6 +17,10 @@ class RegistrySettings(ServiceSettings):
     token_ttl_seconds: int = Field(3600, ge=60, le=86400)
     bootstrap_client_id: str | None = Field(None, validation_alias=AliasChoices("MINKA_BOOTSTRAP_CLIENT_ID"))
     bootstrap_client_secret: str | None = Field(None, validation_alias=AliasChoices("MINKA_BOOTSTRAP_CLIENT_SECRET"))
+    service_clients: dict[str, str] = Field(
+        default_factory=dict,
+        description='API clients with role service that other services use, as JSON {"client id": "secret"}',
+    )
 
     def resolved_signing_key_file(self) -> Path:
         return self.signing_key_file or self.data_dir / "registry-signing-key.json"

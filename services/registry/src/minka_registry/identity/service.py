@@ -75,12 +75,12 @@ async def create_client(
     return client, secret
 
 
-async def ensure_bootstrap_client(session: AsyncSession, client_id: str, secret: str) -> None:
-    """The admin client named by the settings exists with this secret (created or updated)."""
+async def ensure_client(session: AsyncSession, client_id: str, secret: str, role: Role, name: str) -> None:
+    """An unbound API client configured by settings exists with this secret and role (created or updated)."""
     client = (await session.exec(select(ApiClient).where(ApiClient.client_id == client_id))).one_or_none()
     if client is None:
-        client = ApiClient(client_id=client_id, name="bootstrap admin", secret_hash="", role=Role.admin)
-    client.secret_hash, client.role, client.active, client.organization_id = hash_secret(secret), Role.admin, True, None
+        client = ApiClient(client_id=client_id, name=name, secret_hash="", role=role)
+    client.secret_hash, client.role, client.active, client.organization_id = hash_secret(secret), role, True, None
     session.add(client)
     await session.commit()
 

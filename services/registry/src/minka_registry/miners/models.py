@@ -40,6 +40,8 @@ class Miner(RegistryModel, table=True):
     # Unique when present; several NULLs are allowed on SQLite and PostgreSQL alike.
     national_id: str | None = Field(default=None, max_length=MAX_NATIONAL_ID_LENGTH, unique=True, index=True)
     cooperative_id: uuid.UUID = Field(foreign_key="organizations.id", index=True)
+    # Where the miner works: a site of ``cooperative_id``; cleared when the miner joins another cooperative.
+    site_id: uuid.UUID | None = Field(default=None, foreign_key="sites.id", index=True)
     created_at: datetime = timestamp_field()
     updated_at: datetime = timestamp_field()
 

@@ -53,17 +53,19 @@ class MinerCreate(BaseModel):
     national_id: NationalId = None
     cooperative_id: uuid.UUID
     joined_on: date | None = Field(None, description="registration date; defaults to today (UTC)")
+    site_id: uuid.UUID | None = Field(None, description="the site where the miner works, a site of the cooperative")
 
 
 class MinerUpdate(PatchModel):
-    """Only the fields sent are changed; ``null`` is accepted for ``national_id`` alone."""
+    """Only the fields sent are changed; ``null`` is accepted for ``national_id`` and ``site_id`` alone."""
 
-    nullable_fields = frozenset({"national_id"})
+    nullable_fields = frozenset({"national_id", "site_id"})
 
     full_name: FullName | None = None
     gender: Gender | None = None
     birth_date: date | None = None
     national_id: NationalId = None
+    site_id: uuid.UUID | None = Field(None, description="a site of the miner's cooperative; null clears it")
 
 
 class LeaveRequest(BaseModel):
@@ -92,6 +94,7 @@ class MinerOut(BaseModel):
         None, description="only for admin, authority and the miner's own cooperative manager; omitted otherwise"
     )
     cooperative_id: uuid.UUID = Field(description="cooperative of the current membership, or of the last one")
+    site_id: uuid.UUID | None = Field(description="the site of that cooperative where the miner works, or null")
     membership: MembershipOut | None = Field(description="the current membership, or null")
     created_at: datetime
     updated_at: datetime
@@ -118,6 +121,7 @@ def miner_out(miner: Miner, membership: Membership | None, principal: Principal)
         "gender": miner.gender,
         "birth_date": miner.birth_date,
         "cooperative_id": miner.cooperative_id,
+        "site_id": miner.site_id,
         "membership": membership_out(membership) if membership is not None else None,
         "created_at": miner.created_at,
         "updated_at": miner.updated_at,

@@ -33,6 +33,7 @@ from minka_registry.miners.models import Membership, Miner
 from minka_registry.miners.rules import under_age_reason
 from minka_registry.miners.schemas import MinerCreate
 from minka_registry.organizations.models import Organization, OrganizationKind
+from minka_registry.sites.models import Site
 
 DAYS_AHEAD_ALLOWED = 1
 """``joined_on`` may be at most this many days after today (UTC, with a day's slack for callers ahead of UTC).
@@ -150,6 +151,20 @@ async def cooperative_problem(
 ) -> FieldError | None:
     if await find_cooperative(session, cooperative_id) is None:
         return FieldError(field=field, reason=f"there is no cooperative with id {cooperative_id}")
+    return None
+
+
+async def site_problem(session: AsyncSession, site_id: uuid.UUID | None, cooperative_id: uuid.UUID) -> FieldError | None:
+    """A miner's site must be one of their cooperative's.
+
+    A missing site and another cooperative's site get the same answer, so that
+    nobody learns of another tenant's sites by probing ids.
+    """
+    if site_id is None:
+        return None
+    site = await session.get(Site, site_id)
+    if site is None or site.cooperative_id != cooperative_id:
+        return FieldError(field="site_id", reason=f"there is no site with id {site_id} in the miner's cooperative")
     return None
 
 
@@ -275,6 +290,7 @@ async def create_miner(session: AsyncSession, data: MinerCreate, today: date) ->
             future_date_problem("joined_on", joined_on, today),
             age_problem(data.birth_date, joined_on),
             await cooperative_problem(session, data.cooperative_id),
+            await site_problem(session, data.site_id, data.cooperative_id),
         )
         if p is not None
     ]
@@ -291,6 +307,7 @@ async def create_miner(session: AsyncSession, data: MinerCreate, today: date) ->
         birth_date=data.birth_date,
         national_id=data.national_id,
         cooperative_id=data.cooperative_id,
+        site_id=data.site_id,
         created_at=now,
         updated_at=now,
     )
@@ -306,11 +323,14 @@ async def update_miner(
 ) -> tuple[Miner, Membership | None]:
     """Apply a partial update; a new birth date is checked against the latest membership's ``joined_on``."""
     latest = (await latest_memberships(session, [miner.id])).get(miner.id)
+    problems: list[FieldError | None] = []
     if "birth_date" in changes:
         registered_on = latest.joined_on if latest is not None else miner.created_at.date()
-        problem = age_problem(changes["birth_date"], registered_on)
-        if problem is not None:
-            raise Unprocessable("The birth date is not valid.", errors=[problem])
+        problems.append(age_problem(changes["birth_date"], registered_on))
+    if "site_id" in changes:
+        problems.append(await site_problem(session, changes["site_id"], miner.cooperative_id))
+    if errors := [p for p in problems if p is not None]:
+        raise Unprocessable("The miner cannot be changed.", errors=errors)
     national_id = changes.get("national_id")
     if national_id is not None and national_id != miner.national_id:
         if await taken_national_ids(session, [national_id], except_miner=miner.id):
@@ -338,13 +358,15 @@ async def leave_cooperative(session: AsyncSession, miner: Miner, left_on: date) 
 async def join_cooperative(
     session: AsyncSession, miner: Miner, cooperative_id: uuid.UUID, joined_on: date, today: date
 ) -> Membership:
-    """Start a new membership (history is kept); the miner's ``cooperative_id`` follows it."""
+    """Start a new membership (history is kept); the miner's ``cooperative_id`` follows it, a site does not."""
     check_join(await memberships_of(session, miner.id), miner.birth_date, joined_on, today)
     problem = await cooperative_problem(session, cooperative_id)
     if problem is not None:
         raise Unprocessable("The miner cannot join this cooperative.", errors=[problem])
     now = utcnow()
     membership = Membership(miner_id=miner.id, cooperative_id=cooperative_id, joined_on=joined_on, created_at=now)
+    if cooperative_id != miner.cooperative_id:
+        miner.site_id = None  # a site belongs to one cooperative; the new one has to assign its own
     miner.cooperative_id = cooperative_id
     miner.updated_at = now
     session.add_all([membership, miner])

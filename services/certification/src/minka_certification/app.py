@@ -1,0 +1,112 @@
+"""The certification service: standards, certifications, audits, findings, inspections, plans, certificates."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from minka_certification.audits import routes as audit_routes
+from minka_certification.certifications import routes as certification_routes
+from minka_certification.certifications.service import apply_time_rules_to_all
+from minka_certification.database import idempotency_keys
+from minka_certification.findings import routes as finding_routes
+from minka_certification.inspections import routes as inspection_routes
+from minka_certification.plan import routes as plan_routes
+from minka_certification.settings import CertificationSettings
+from minka_certification.standards import routes as standard_routes
+from minka_certification.standards.service import publish_examples
+from minka_certification.status import routes as status_routes
+from minka_common.app import create_service_app
+from minka_common.auth import KeySetSource, RemoteKeySet, TokenVerifier
+from minka_common.clients import ClientCredentialsTokens, http_client
+from minka_common.db import Database
+from minka_common.ids import utcnow
+from minka_common.registry_client import RegistryClient
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+logger = logging.getLogger("minka.certification")
+
+
+def create_app(
+    settings: CertificationSettings | None = None,
+    *,
+    registry_app: ASGIApp | None = None,
+    key_set: KeySetSource | None = None,
+) -> FastAPI:
+    """``registry_app`` and ``key_set`` let the all-in-one process reach the registry in-process;
+    otherwise the registry is called at ``registry_url`` and its JWKS fetched over HTTP."""
+    settings = settings or CertificationSettings()
+    database = Database(settings.resolved_database_url(), settings.database_echo)
+    registry_http = http_client(settings.registry_url, settings.http_timeout_seconds, app=registry_app)
+    tokens = None
+    if settings.service_client_id and settings.service_client_secret:
+        tokens = ClientCredentialsTokens(registry_http, "/v1/oauth/token", settings.service_client_id,
+                                         settings.service_client_secret)
+    jwks_url = settings.auth_jwks_url or f"{settings.registry_url.rstrip('/')}/.well-known/jwks.json"
+    keys = key_set or RemoteKeySet(jwks_url, registry_http)
+    verifier = TokenVerifier(keys, settings.auth_issuer, settings.auth_audience)
+
+    async def load_examples(app: FastAPI) -> None:
+        if settings.load_example_standards:
+            async with database.session() as session:
+                published = await publish_examples(session)
+            if published:
+                logger.info("published example standards: %s", ", ".join(map(str, published)))
+
+    async def start_time_rules(app: FastAPI) -> None:
+        if settings.time_rules_interval_seconds > 0:
+            app.state.time_rules_task = asyncio.create_task(_apply_time_rules_periodically(app))
+
+    async def stop(app: FastAPI) -> None:
+        task = getattr(app.state, "time_rules_task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await registry_http.aclose()
+
+    app = create_service_app(
+        name="certification",
+        title="Minka certification",
+        description="Standards catalogue, certifications with audits, findings and internal inspections, "
+        "improvement plans, certificates and the coverage status traceability asks for.",
+        database=database,
+        idempotency_table=idempotency_keys,
+        token_verifier=verifier,
+        routers=[
+            standard_routes.router,
+            certification_routes.router,
+            certification_routes.public_router,
+            audit_routes.router,
+            finding_routes.router,
+            inspection_routes.router,
+            plan_routes.router,
+            status_routes.router,
+        ],
+        migrations=MIGRATIONS if settings.migrate_on_start else None,
+        on_startup=[load_examples, start_time_rules],
+        on_shutdown=[stop],
+    )
+    app.state.settings = settings
+    app.state.clock = utcnow
+    app.state.registry = RegistryClient(registry_http, tokens)
+    return app
+
+
+async def _apply_time_rules_periodically(app: FastAPI) -> None:
+    """Deadlines, suspensions and expiries are also applied on every read; this catches the ones nobody reads."""
+    settings: CertificationSettings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.time_rules_interval_seconds)
+        try:
+            async with app.state.database.session() as session:
+                changed = await apply_time_rules_to_all(session, app.state.clock())
+            if changed:
+                logger.info("time rules changed %d certification(s)", changed)
+        except Exception:  # the loop must survive a database hiccup; the next round retries
+            logger.exception("applying time rules failed")
