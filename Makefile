@@ -30,10 +30,14 @@ test: .venv/.synced
 lint: .venv/.synced
 	$(UV) run --frozen --no-sync ruff check .
 
-check-migrations: .venv/.synced
-	$(UV) run --frozen --no-sync python -m minka_common.migrate_cli registry check
+SERVICES := registry certification
 
-# make migration SERVICE=registry MESSAGE="add x"
+check-migrations: .venv/.synced
+	@for service in $(SERVICES); do \
+		$(UV) run --frozen --no-sync python -m minka_common.migrate_cli $$service check || exit 1; \
+	done
+
+# make migration SERVICE=certification MESSAGE="add x"
 migration: .venv/.synced
 	$(UV) run --frozen --no-sync python -m minka_common.migrate_cli $(SERVICE) revision $(MESSAGE)
 

@@ -109,3 +109,35 @@ async def _client_headers(gateway: httpx.AsyncClient, admin_headers: dict, role:
     client = (await gateway.post("/registry/v1/clients", json={"name": role, "role": role, "organization_id": organization_id}, headers=admin_headers)).json()
     token = await gateway.post("/registry/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=(client["client_id"], client["client_secret"]))
     return {"Authorization": f"Bearer {token.json()['access_token']}"}
+
+
+async def test_certification_is_served_with_the_example_standards_loaded(gateway: httpx.AsyncClient):
+    docs = await gateway.get("/certification/docs")
+    assert docs.status_code == 200 and "/certification/openapi.json" in docs.text
+    assert (await gateway.get("/certification/readyz")).json() == {"status": "ready"}
+    index = (await gateway.get("/")).json()
+    assert set(index["services"]) == {"registry", "certification"}
+    standards = (await gateway.get("/certification/v1/standards", headers=await admin(gateway))).json()["items"]
+    assert {(s["code"], s["version"]) for s in standards} >= {("MINKA-ASM", "1.0"), ("FOREST-SMART", "1.0")}
+
+
+async def test_certification_asks_the_registry_in_process_with_a_service_token(gateway: httpx.AsyncClient):
+    """Opening a certification makes certification call the registry (organisations) with its service client."""
+    headers = await admin(gateway)
+    cooperative = (await gateway.post("/registry/v1/organizations", json={"kind": "cooperative", "name": "Coop via gateway", "country": "CO"}, headers=headers)).json()
+    body = (await gateway.post("/registry/v1/organizations", json={"kind": "certification_body", "name": "Certifier via gateway", "country": "CO"}, headers=headers)).json()
+    certifier = await _client_headers(gateway, headers, "certifier", body["id"])
+    request = {"cooperative_id": cooperative["id"], "standard": {"code": "MINKA-ASM", "version": "1.0"},
+               "bolt_ons": [{"code": "FOREST-SMART", "version": "1.0"}], "certification_body_id": body["id"]}
+    opened = await gateway.post("/certification/v1/certifications", json=request, headers=certifier)
+    assert opened.status_code == 201, opened.text
+    not_a_cooperative = await gateway.post("/certification/v1/certifications", json={**request, "cooperative_id": body["id"]}, headers=certifier)
+    assert not_a_cooperative.status_code == 422
+    assert [e["field"] for e in not_a_cooperative.json()["errors"]] == ["cooperative_id"]
+    audit = await gateway.post(f"/certification/v1/certifications/{opened.json()['id']}/audits", json={"kind": "initial"}, headers=certifier)
+    assert audit.status_code == 201, audit.text
+    assert audit.json()["population"] == 0
+
+    public = await gateway.get("/certification/v1/status", params={"cooperative_id": cooperative["id"]})
+    assert public.status_code == 200
+    assert public.json()["covered"] is False and public.json()["certification_status"] == "audit_scheduled"
