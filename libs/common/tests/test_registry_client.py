@@ -7,7 +7,7 @@ from decimal import Decimal
 
 import pytest
 
-from minka_common.clients import ClientCredentialsTokens, http_client
+from minka_common.clients import ClientCredentialsTokens, UpstreamRefused, http_client
 from minka_common.ids import today
 from minka_common.pagination import MAX_PAGE_SIZE
 from minka_common.registry_client import MembershipInfo, OrganizationInfo, RegistryClient
@@ -117,3 +117,13 @@ async def test_the_page_size_is_one_the_registry_accepts(registry_app, page_size
     async with http_client("http://registry.test", 5, app=registry_app) as http:
         with pytest.raises(ValueError):
             RegistryClient(http, page_size=page_size)
+
+
+async def test_a_client_without_service_credentials_gets_a_502_problem_not_a_crash(registry_app, actors):
+    cooperative = await actors.organization("cooperative", "Coop Client Refused")
+    async with http_client("http://registry.test", 5, app=registry_app) as http:
+        anonymous = RegistryClient(http, tokens=None)
+        with pytest.raises(UpstreamRefused) as refused:
+            await anonymous.organization(uuid.UUID(cooperative["id"]))
+    assert refused.value.status == 502
+    assert "401" in refused.value.to_problem().detail

@@ -8,13 +8,16 @@ is down, slow or failing becomes a 503 problem for our own caller.
 from __future__ import annotations
 
 import asyncio
+import logging
 import time
 from typing import Any
 
 import httpx
 from starlette.types import ASGIApp
 
-from minka_common.errors import ServiceUnavailable
+from minka_common.errors import BadGateway, ServiceUnavailable
+
+logger = logging.getLogger("minka.clients")
 
 RETRYABLE_STATUS = frozenset({502, 503, 504})
 
@@ -111,9 +114,11 @@ class ServiceClient:
         return response.json()
 
 
-class UpstreamRefused(Exception):
-    """Another service refused our request (4xx other than 404): a bug or a permission problem on our side."""
+class UpstreamRefused(BadGateway):
+    """Another service refused our request (4xx other than 404): a bug or a misconfigured service client
+    on our side, so our caller gets a 502 rather than a 500, and the details go to the log."""
 
     def __init__(self, service: str, response: httpx.Response) -> None:
-        super().__init__(f"{service} answered {response.status_code}: {response.text[:500]}")
+        super().__init__(f"{service} refused this service's request ({response.status_code})")
         self.response = response
+        logger.warning("%s answered %s: %s", service, response.status_code, response.text[:500])

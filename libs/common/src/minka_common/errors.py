@@ -95,6 +95,10 @@ class Unprocessable(ProblemError):
     status, title, slug = 422, "Unprocessable content", "validation"
 
 
+class BadGateway(ProblemError):
+    status, title, slug = 502, "Bad gateway", "bad-gateway"
+
+
 class ServiceUnavailable(ProblemError):
     status, title, slug = 503, "Service unavailable", "unavailable"
 

@@ -103,8 +103,8 @@ async def change_status(
 
 
 async def apply_time_rules(session: AsyncSession, certification: Certification, now: datetime) -> Certification:
-    """Applies every transition the clock has brought about (overdue findings, long suspensions, expiry)."""
-    changed = False
+    """Applies every transition the clock has brought about (overdue findings, long suspensions, expiry),
+    each committed on its own, with the moment it took effect."""
     while CertificationStatus(certification.status) in ACTIVE:
         certificate = await current_certificate(session, certification)
         findings = [OpenFinding(f.indicator, Severity(f.severity), f.opened_at, f.due_on)
@@ -118,12 +118,9 @@ async def apply_time_rules(session: AsyncSession, certification: Certification, 
         try:
             await change_status(session, certification, transition.to, at=transition.at, actor=SYSTEM_ACTOR,
                                 reason=transition.reason)
+            await session.commit()
         except Conflict:
-            await session.refresh(certification)  # another request applied it first
-            continue
-        changed = True
-    if changed:
-        await session.commit()
+            await session.refresh(certification)  # another request applied it first; look again
     return certification
 
 
