@@ -214,6 +214,21 @@ def level_reached(
     return reached
 
 
+def level_allowed(
+    rules: Iterable[IndicatorRule], statuses: Mapping[str, Status], excused: frozenset[str] = frozenset(),
+    blocked: frozenset[str] = frozenset(),
+) -> Level | None:
+    """The highest level a bolt-on lets the group keep: the level below its lowest level with an applicable
+    indicator not met (or blocked); the top level when none fails. Levels where the bolt-on has no indicator
+    do not hold the group back: the base standard's indicators decide them."""
+    rules = list(rules)
+    for level in LEVELS:
+        if any(r.level == level and statuses[r.code] != Status.not_applicable and r.code not in excused
+               and (statuses[r.code] != Status.met or r.code in blocked) for r in rules):
+            return LEVELS[level.rank - 1] if level.rank else None
+    return LEVELS[-1]
+
+
 def applicable_principles(rules: Iterable[IndicatorRule], statuses: Mapping[str, Status]) -> dict[str, list[IndicatorRule]]:
     principles: dict[str, list[IndicatorRule]] = {}
     for rule in rules:
@@ -260,7 +275,7 @@ def compute_tier(
         applied.append(bolt_on)
         principle_levels.update({code: level_reached(members, statuses, excused, blocked)
                                  for code, members in applicable_principles(rules, statuses).items()})
-        tier = _lower(tier, level_reached(rules, statuses, excused, blocked))
+        tier = _lower(tier, level_allowed(rules, statuses, excused, blocked))
     claims = tuple(claim for ref in (scheme.base, *applied) for claim in scheme.claims.get(ref, ())) if tier else ()
     return TierOutcome(tier=tier, principle_levels=principle_levels, applied_bolt_ons=tuple(applied), claims=claims)
 

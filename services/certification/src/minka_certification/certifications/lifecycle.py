@@ -60,6 +60,10 @@ class Severity(StrEnum):
     critical = "critical"
 
 
+TIER_BLOCKING = frozenset({Severity.major, Severity.critical})
+"""An open finding of these severities keeps its indicator from counting as met."""
+
+
 def add_months(day: date, months: int) -> date:
     month_index = day.month - 1 + months
     year, month = day.year + month_index // 12, month_index % 12 + 1

@@ -13,6 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from minka_certification.access import visible_certifications
 from minka_certification.certifications.lifecycle import (
     ACTIVE,
+    TIER_BLOCKING,
     CertificationStatus,
     OpenFinding,
     Severity,
@@ -53,7 +54,7 @@ async def open_findings(session: AsyncSession, certification_id: uuid.UUID) -> l
 
 def blocking_indicators(findings: list[Finding]) -> frozenset[str]:
     """Indicators that cannot count as met while a major or critical finding on them is open."""
-    return frozenset(f.indicator for f in findings if f.severity in (Severity.major, Severity.critical))
+    return frozenset(f.indicator for f in findings if f.severity in TIER_BLOCKING)
 
 
 async def current_certificate(session: AsyncSession, certification: Certification) -> Certificate | None:

@@ -8,7 +8,7 @@ from datetime import date
 
 from pydantic import BaseModel
 
-from minka_certification.certifications.lifecycle import add_years
+from minka_certification.certifications.lifecycle import TIER_BLOCKING, add_years
 from minka_certification.findings.models import Finding
 from minka_certification.standards.document import LEVELS, Level, Scope, StandardRef
 from minka_certification.tiers import Scheme, Status
@@ -61,7 +61,8 @@ def improvement_plan(
     today: date,
     audit_id: uuid.UUID | None = None,
 ) -> ImprovementPlan:
-    blocked = {f.indicator: f for f in open_findings}
+    finding_on = {f.indicator: f for f in open_findings}
+    blocked = {f.indicator for f in open_findings if f.severity in TIER_BLOCKING}
     applicable = [r for r in scheme.indicators if statuses.get(r.code, Status.unassessed) != Status.not_applicable]
 
     def is_met(code: str) -> bool:
@@ -77,7 +78,7 @@ def improvement_plan(
     for rule in applicable:
         if target is None or rule.level.rank > target.rank or is_met(rule.code):
             continue
-        finding = blocked.get(rule.code)
+        finding = finding_on.get(rule.code)
         due_on = finding.due_on if finding else (
             add_years(first_certified_on or today, rule.due_year) if rule.due_year else None)
         actions.append(PlanAction(

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$"
 SUPPORTED_CONDITIONS = frozenset({"forest_distance_km_lte"})
@@ -59,7 +59,7 @@ class Indicator(StrictModel):
     text: str = Field(min_length=1, max_length=2000)
     level: Level
     scope: Scope
-    applies_if: dict[str, float] | None = Field(
+    applies_if: dict[str, FiniteFloat] | None = Field(
         None, description='applicability condition, e.g. {"forest_distance_km_lte": 5}'
     )
     due_year: int | None = Field(
