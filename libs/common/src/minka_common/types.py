@@ -2,10 +2,33 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, ClassVar
 
 import pycountry
 from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationInfo, field_validator
+
+_UNSTORABLE_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+_UNSTORABLE_IN_LINE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
+
+
+def storable_text(value: str) -> str:
+    """Refuses control characters other than tab and line breaks, and lone surrogates
+    (PostgreSQL cannot store NUL; surrogates are not UTF-8)."""
+    if _UNSTORABLE_IN_TEXT.search(value):
+        raise ValueError("contains control characters or invalid Unicode")
+    return value
+
+
+def storable_line(value: str) -> str:
+    """As ``storable_text``, for one-line values (names, codes): no tab or line break either."""
+    if _UNSTORABLE_IN_LINE.search(value):
+        raise ValueError("contains control characters or invalid Unicode")
+    return value
+
+
+Text = Annotated[str, AfterValidator(storable_text)]
+Line = Annotated[str, AfterValidator(storable_line)]
 
 
 def _country_code(value: str) -> str:

@@ -5,7 +5,7 @@ import uuid
 from fastapi import APIRouter, Body
 from sqlmodel import select
 
-from minka_certification.access import Runner
+from minka_certification.access import Runner, visible_certifications
 from minka_certification.audits import service
 from minka_certification.audits.models import Audit
 from minka_certification.audits.schemas import (
@@ -32,6 +32,7 @@ router = APIRouter(prefix="/v1", tags=["audits"], route_class=IdempotentRoute)
 
 
 async def load_visible_audit(session: Session, principal: Principal, audit_id: uuid.UUID) -> tuple[Audit, Certification]:
+    visible_certifications(principal)  # a role that may not read audits learns nothing, not even whether one exists
     audit = await session.get(Audit, audit_id)
     if audit is None:
         raise NotFound("audit not found")

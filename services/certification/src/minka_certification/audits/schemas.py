@@ -12,6 +12,7 @@ from minka_certification.certifications.lifecycle import Severity
 from minka_certification.findings.schemas import FindingOut
 from minka_certification.standards.document import Level, StandardRef
 from minka_certification.tiers import Outcome, Status
+from minka_common.types import Text
 
 SEED_PATTERN = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -66,11 +67,11 @@ class RedrawOut(BaseModel):
 
 
 class ResultIn(BaseModel):
-    indicator: str = Field(max_length=50)
+    indicator: Text = Field(max_length=50)
     member_id: uuid.UUID | None = None
     site_id: uuid.UUID | None = None
     outcome: Outcome
-    note: str | None = Field(None, max_length=2000)
+    note: Text | None = Field(None, max_length=2000)
     severity: Severity | None = Field(
         None, description="of the finding a not_met opens at close; default major for foundational, else minor"
     )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -75,13 +76,6 @@ async def open_certification(
     problems = await _standards_problems(session, body) + await _organization_problems(registry, body)
     if problems:
         raise Unprocessable("the certification cannot be opened", errors=problems)
-    running = select(Certification.id).where(
-        Certification.cooperative_id == body.cooperative_id,
-        Certification.standard_code == body.standard.code,
-        col(Certification.status).not_in([S.withdrawn.value, S.expired.value]),
-    )
-    if (await session.exec(running)).first() is not None:
-        raise Conflict(f"the cooperative already has a running certification against {body.standard.code}")
     certification = Certification(
         cooperative_id=body.cooperative_id, certification_body_id=body.certification_body_id,
         standard_code=body.standard.code, standard_version=body.standard.version,
@@ -91,7 +85,11 @@ async def open_certification(
     session.add(certification)
     session.add(CertificationEvent(certification_id=certification.id, to_status=S.applied.value,
                                    actor=principal.subject, reason="application", at=now))
-    await session.commit()
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(f"the cooperative already has a running certification against {body.standard.code}") from exc
     return certification
 
 
@@ -110,19 +108,23 @@ async def decide(
         await _certify(session, registry, certification, reason, actor, now, certificate_prefix)
     else:
         if decision == Decision.reinstate:
-            await _ensure_nothing_suspends(session, certification, now)
+            await _ensure_nothing_suspends(session, certification, now, decision)
         await change_status(session, certification, target, at=now, actor=actor, reason=reason)
     await session.commit()
     return certification
 
 
-async def _ensure_nothing_suspends(session: AsyncSession, certification: Certification, now: datetime) -> None:
+async def _ensure_nothing_suspends(
+    session: AsyncSession, certification: Certification, now: datetime, decision: Decision
+) -> None:
+    """A certificate would be suspended again at once while a critical or an overdue major finding is open."""
     findings = [OpenFinding(f.indicator, Severity(f.severity), f.opened_at, f.due_on)
                 for f in await open_findings(session, certification.id)]
     suspending = suspending_findings(findings, now)
     if suspending:
         indicators = ", ".join(sorted({finding.indicator for _, finding in suspending}))
-        raise Conflict(f"cannot reinstate while critical or overdue major findings are open (indicators {indicators})")
+        raise Conflict(f"cannot {decision.value} while critical or overdue major findings are open "
+                       f"(indicators {indicators})")
 
 
 async def _audit_to_certify_on(session: AsyncSession, certification: Certification) -> Audit:
@@ -144,8 +146,7 @@ async def _certify(
     now: datetime, certificate_prefix: str,
 ) -> None:
     audit = await _audit_to_certify_on(session, certification)
-    if any(f.severity == Severity.critical for f in await open_findings(session, certification.id)):
-        raise Conflict("cannot certify while a critical finding is open")
+    await _ensure_nothing_suspends(session, certification, now, Decision.certify)
     cooperative = await registry.organization(certification.cooperative_id)
     sites = await registry.sites_of(certification.cooperative_id)
     valid_from, valid_to = certificate_validity(now.date())

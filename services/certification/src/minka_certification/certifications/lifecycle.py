@@ -44,6 +44,12 @@ DECISIONS: dict[Decision, tuple[frozenset[CertificationStatus], CertificationSta
     Decision.withdraw: (frozenset({S.applied, S.audit_scheduled, S.certified, S.suspended}), S.withdrawn),
 }
 ACTIVE = frozenset({S.certified, S.suspended})
+ENDED = frozenset({S.withdrawn, S.expired})
+
+
+def ensure_not_ended(status: CertificationStatus, what: str) -> None:
+    if status in ENDED:
+        raise Conflict(f"the certification is {status.value}; {what} no longer")
 
 
 def decision_target(decision: Decision, current: CertificationStatus) -> CertificationStatus:

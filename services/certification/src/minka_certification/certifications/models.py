@@ -6,16 +6,23 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Column, Index, String
+from sqlalchemy import JSON, Column, Index, String, text
 from sqlmodel import Field
 
 from minka_certification.database import CertificationModel
 from minka_common.db import UtcDateTime, timestamp_field
 from minka_common.ids import new_id
 
+RUNNING = text("status NOT IN ('withdrawn', 'expired')")
+
 
 class Certification(CertificationModel, table=True):
     __tablename__ = "certifications"
+    __table_args__ = (
+        # One running certification per cooperative and standard, also under concurrent requests.
+        Index("uq_certifications_one_running", "cooperative_id", "standard_code", unique=True,
+              sqlite_where=RUNNING, postgresql_where=RUNNING),
+    )
 
     id: uuid.UUID = Field(default_factory=new_id, primary_key=True)
     cooperative_id: uuid.UUID = Field(index=True)

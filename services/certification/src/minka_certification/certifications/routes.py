@@ -3,12 +3,12 @@ from __future__ import annotations
 import uuid
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from sqlmodel import select
 
 from minka_certification.access import Runner, visible_certifications
 from minka_certification.certifications import decisions
-from minka_certification.certifications.lifecycle import CertificationStatus
+from minka_certification.certifications.lifecycle import CertificationStatus, ensure_not_ended
 from minka_certification.certifications.models import Certificate, Certification
 from minka_certification.certifications.schemas import (
     CertificateOut,
@@ -36,6 +36,8 @@ from minka_common.pagination import Page, PageParams, paginate
 
 router = APIRouter(prefix="/v1", route_class=IdempotentRoute)
 public_router = APIRouter(prefix="/v1", tags=["certificates"])
+CERTIFICATE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]*$"
+
 
 async def _out(session: Session, certification: Certification) -> CertificationOut:
     return certification_out(certification, await current_certificate(session, certification))
@@ -85,6 +87,7 @@ async def update_certification(
     certification_id: uuid.UUID, body: CertificationUpdate, session: Session, principal: Runner, now: Now
 ) -> CertificationOut:
     certification = await load_current(session, principal, certification_id, now)
+    ensure_not_ended(CertificationStatus(certification.status), "its risk factor changes")
     certification.risk_factor, certification.updated_at = body.risk_factor, now
     session.add(certification)
     await session.commit()
@@ -114,7 +117,9 @@ async def decide(
 
 @public_router.get("/certificates/{number}", response_model=CertificateOut,
                    summary="Verify a certificate by its number (public, no token)")
-async def verify_certificate(number: str, session: Session, now: Now) -> CertificateOut:
+async def verify_certificate(
+    number: Annotated[str, Path(max_length=40, pattern=CERTIFICATE_NUMBER_PATTERN)], session: Session, now: Now
+) -> CertificateOut:
     certificate = (await session.exec(select(Certificate).where(Certificate.number == number))).one_or_none()
     if certificate is None:
         raise NotFound(f"no certificate numbered {number}")

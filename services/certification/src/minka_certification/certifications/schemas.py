@@ -8,6 +8,7 @@ from pydantic import BaseModel, Field
 from minka_certification.certifications.lifecycle import CertificationStatus, Decision, surveillance_dates
 from minka_certification.certifications.models import Certificate, Certification, CertificationEvent
 from minka_certification.standards.document import Level, StandardRef
+from minka_common.types import Text
 
 RISK_FACTOR_HELP = "1 low … 4 very high; multiplies the audit sample size"
 
@@ -26,7 +27,7 @@ class CertificationUpdate(BaseModel):
 
 class DecisionRequest(BaseModel):
     decision: Decision
-    reason: str | None = Field(None, max_length=2000)
+    reason: Text | None = Field(None, max_length=2000)
 
 
 class CertificateOut(BaseModel):

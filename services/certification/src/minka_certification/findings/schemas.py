@@ -7,19 +7,20 @@ from pydantic import BaseModel, Field
 
 from minka_certification.certifications.lifecycle import Severity
 from minka_certification.findings.models import Finding
+from minka_common.types import Text
 
 
 class FindingCreate(BaseModel):
-    indicator: str = Field(max_length=50)
+    indicator: Text = Field(max_length=50)
     severity: Severity
     due_on: date | None = Field(None, description="defaults: minor 12 months, major 90 days, critical today")
     member_id: uuid.UUID | None = None
     site_id: uuid.UUID | None = None
-    description: str | None = Field(None, max_length=2000)
+    description: Text | None = Field(None, max_length=2000)
 
 
 class FindingClose(BaseModel):
-    note: str | None = Field(None, max_length=2000, description="the corrective action that was verified")
+    note: Text | None = Field(None, max_length=2000, description="the corrective action that was verified")
 
 
 class FindingOut(BaseModel):

@@ -7,12 +7,20 @@ from sqlalchemy import update
 from sqlmodel import col
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from minka_certification.certifications.lifecycle import default_due_on
+from minka_certification.certifications.lifecycle import (
+    CertificationStatus,
+    add_years,
+    default_due_on,
+    ensure_not_ended,
+)
 from minka_certification.certifications.models import Certification
 from minka_certification.findings.models import Finding
 from minka_certification.findings.schemas import FindingCreate
 from minka_certification.tiers import Scheme
 from minka_common.errors import Conflict, NotFound, Unprocessable
+
+MAX_DEADLINE_YEARS = 10
+"""A corrective action due further away is no deadline at all (and date.max would overflow the day after it)."""
 
 
 def finding_problems(scheme: Scheme, body: FindingCreate, now: datetime) -> list[tuple[str, str]]:
@@ -21,6 +29,8 @@ def finding_problems(scheme: Scheme, body: FindingCreate, now: datetime) -> list
         problems.append(("indicator", "not an indicator of this certification's standards"))
     if body.due_on is not None and body.due_on < now.date():
         problems.append(("due_on", "the deadline is in the past"))
+    if body.due_on is not None and body.due_on > add_years(now.date(), MAX_DEADLINE_YEARS):
+        problems.append(("due_on", f"the deadline is more than {MAX_DEADLINE_YEARS} years away"))
     return problems
 
 
@@ -44,6 +54,7 @@ def new_finding(
 def raise_finding(
     session: AsyncSession, scheme: Scheme, certification: Certification, body: FindingCreate, actor: str, now: datetime
 ) -> Finding:
+    ensure_not_ended(CertificationStatus(certification.status), "findings are raised on it")
     problems = finding_problems(scheme, body, now)
     if problems:
         raise Unprocessable("the finding cannot be raised", errors=problems)

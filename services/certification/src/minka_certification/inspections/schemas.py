@@ -7,13 +7,14 @@ from pydantic import BaseModel, Field, model_validator
 
 from minka_certification.inspections.rules import Sanction
 from minka_certification.tiers import Outcome
+from minka_common.types import Text
 
 
 class InspectionResult(BaseModel):
-    indicator: str = Field(max_length=50)
+    indicator: Text = Field(max_length=50)
     outcome: Outcome
     site_id: uuid.UUID | None = Field(None, description="for site-scoped indicators")
-    note: str | None = Field(None, max_length=2000)
+    note: Text | None = Field(None, max_length=2000)
 
 
 class InspectionCreate(BaseModel):
@@ -23,7 +24,7 @@ class InspectionCreate(BaseModel):
     sanction: Sanction | None = None
     sanction_until: date | None = Field(None, description="end of a suspension (inclusive); open-ended when absent")
     lifts_sanction: bool = Field(False, description="ends a suspension in force")
-    note: str | None = Field(None, max_length=2000)
+    note: Text | None = Field(None, max_length=2000)
 
     @model_validator(mode="after")
     def _sanction_fields_agree(self) -> InspectionCreate:

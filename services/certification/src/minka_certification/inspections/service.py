@@ -6,16 +6,14 @@ from datetime import date, datetime
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from minka_certification.certifications.lifecycle import CertificationStatus
+from minka_certification.certifications.lifecycle import CertificationStatus, ensure_not_ended
 from minka_certification.certifications.models import Certification
 from minka_certification.inspections.models import Inspection
 from minka_certification.inspections.schemas import InspectionCreate
 from minka_certification.standards.document import Scope
 from minka_certification.tiers import Scheme
-from minka_common.errors import Conflict, Unprocessable
+from minka_common.errors import Unprocessable
 from minka_common.registry_client import RegistryClient
-
-CLOSED = (CertificationStatus.withdrawn, CertificationStatus.expired)
 
 
 def result_problems(scheme: Scheme, body: InspectionCreate, sites: set[uuid.UUID]) -> list[tuple[str, str]]:
@@ -35,8 +33,7 @@ async def record_inspection(
     session: AsyncSession, registry: RegistryClient, scheme: Scheme, certification: Certification,
     body: InspectionCreate, inspector: str, now: datetime,
 ) -> Inspection:
-    if certification.status in CLOSED:
-        raise Conflict(f"the certification is {certification.status}; inspections are no longer recorded on it")
+    ensure_not_ended(CertificationStatus(certification.status), "inspections are recorded on it")
     inspected_on = body.inspected_on or now.date()
     problems = []
     if inspected_on > now.date():

@@ -11,8 +11,11 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat
+
+from minka_common.types import Text
 
 CODE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,49}$"
 SUPPORTED_CONDITIONS = frozenset({"forest_distance_km_lte"})
@@ -56,7 +59,7 @@ class StandardRef(StrictModel):
 
 class Indicator(StrictModel):
     code: str = Field(pattern=CODE_PATTERN)
-    text: str = Field(min_length=1, max_length=2000)
+    text: Text = Field(min_length=1, max_length=2000)
     level: Level
     scope: Scope
     applies_if: dict[str, FiniteFloat] | None = Field(
@@ -65,18 +68,18 @@ class Indicator(StrictModel):
     due_year: int | None = Field(
         None, ge=0, le=10, description="0 = required at entry; n = due n years after first certification"
     )
-    guidance: str | None = Field(None, max_length=2000, description="the action that meets the indicator")
+    guidance: Text | None = Field(None, max_length=2000, description="the action that meets the indicator")
 
 
 class Criterion(StrictModel):
     code: str = Field(pattern=CODE_PATTERN)
-    title: str = Field(min_length=1, max_length=500)
+    title: Text = Field(min_length=1, max_length=500)
     indicators: list[Indicator] = Field(min_length=1)
 
 
 class Principle(StrictModel):
     code: str = Field(pattern=CODE_PATTERN)
-    title: str = Field(min_length=1, max_length=500)
+    title: Text = Field(min_length=1, max_length=500)
     criteria: list[Criterion] = Field(min_length=1)
 
 
@@ -90,9 +93,9 @@ class ClaimRule(StrictModel):
 
 
 class Equivalence(StrictModel):
-    indicator: str = Field(description="an indicator of this standard")
+    indicator: Text = Field(max_length=50, description="an indicator of this standard")
     standard: StandardRef
-    equivalent: str = Field(description="the comparable indicator of the other standard")
+    equivalent: Text = Field(max_length=50, description="the comparable indicator of the other standard")
 
 
 class StandardDocument(StrictModel):
@@ -100,9 +103,9 @@ class StandardDocument(StrictModel):
     version: str = Field(pattern=CODE_PATTERN)
     kind: StandardKind
     base: StandardRef | None = None
-    title: str = Field(min_length=1, max_length=500)
-    description: str | None = Field(None, max_length=5000)
-    claims: list[str] = Field(
+    title: Text = Field(min_length=1, max_length=500)
+    description: Text | None = Field(None, max_length=5000)
+    claims: list[Annotated[Text, Field(min_length=1, max_length=100)]] = Field(
         default_factory=list, description='labels a certification under this standard carries, e.g. "forest_smart"'
     )
     claim_rule: ClaimRule | None = None

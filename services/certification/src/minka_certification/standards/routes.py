@@ -3,13 +3,13 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query
+from fastapi import APIRouter, Depends, Path, Query
 from pydantic import BaseModel
 from sqlmodel import select
 
 from minka_certification.database import Session
 from minka_certification.standards import service
-from minka_certification.standards.document import StandardDocument, StandardRef
+from minka_certification.standards.document import CODE_PATTERN, StandardDocument, StandardRef
 from minka_certification.standards.models import PublishedStandard
 from minka_common.auth import CurrentPrincipal, Principal, Role, require_roles
 from minka_common.errors import NotFound
@@ -60,7 +60,7 @@ async def publish_standard(
 @router.get("", response_model=Page[StandardSummary], summary="List published standards")
 async def list_standards(
     session: Session, _: CurrentPrincipal, page: PageParams,
-    code: Annotated[str | None, Query(max_length=50)] = None,
+    code: Annotated[str | None, Query(max_length=50, pattern=CODE_PATTERN)] = None,
 ) -> Page[StandardSummary]:
     statement = select(PublishedStandard)
     if code is not None:
@@ -69,7 +69,10 @@ async def list_standards(
 
 
 @router.get("/{code}/{version}", response_model=PublishedStandardOut, summary="One published standard version")
-async def get_standard(code: str, version: str, session: Session, _: CurrentPrincipal) -> PublishedStandardOut:
+async def get_standard(
+    code: Annotated[str, Path(pattern=CODE_PATTERN)], version: Annotated[str, Path(pattern=CODE_PATTERN)],
+    session: Session, _: CurrentPrincipal,
+) -> PublishedStandardOut:
     statement = select(PublishedStandard).where(PublishedStandard.code == code, PublishedStandard.version == version)
     row = (await session.exec(statement)).one_or_none()
     if row is None:

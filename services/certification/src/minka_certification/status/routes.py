@@ -1,7 +1,10 @@
 """``GET /v1/status``: was this cooperative (and member) covered, at which tier, under which standards, on date D?
 
 This is the question traceability asks when a lot is created; the answer comes
-from the recorded history, so it is the same whenever it is asked.
+from the recorded history of the certification (not its current state). Facts
+recorded late, such as a leave or a sanction dated in the past, do change the
+answer for the dates they cover, which is why traceability copies the answer
+onto the lot when it is created.
 """
 
 from __future__ import annotations

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import re
 import uuid
 from datetime import date, datetime
 from decimal import Decimal
@@ -8,19 +7,10 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, field_validator
 
+from minka_common.types import storable_line
 from minka_registry.sites.models import SiteMethod, SiteStatus
 
 MAX_MINERALS = 20
-_UNSTORABLE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
-
-
-def storable_text(value: str) -> str:
-    """Refuses control characters and lone surrogates (PostgreSQL cannot store NUL; surrogates are not UTF-8)."""
-    if _UNSTORABLE.search(value):
-        raise ValueError("contains control characters or invalid Unicode")
-    return value
-
-
 def _dedupe(minerals: list[str]) -> list[str]:
     return list(dict.fromkeys(minerals))
 
@@ -32,14 +22,14 @@ def _decimal_string(value: Decimal) -> str:
 
 
 Mineral = Annotated[
-    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50), AfterValidator(storable_text)
+    str, StringConstraints(strip_whitespace=True, to_lower=True, min_length=1, max_length=50), AfterValidator(storable_line)
 ]
 Minerals = Annotated[list[Mineral], Field(min_length=1, max_length=MAX_MINERALS), AfterValidator(_dedupe)]
 SiteName = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(storable_text)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(storable_line)
 ]
 TitleNumber = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(storable_text)
+    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100), AfterValidator(storable_line)
 ]
 Capacity = Annotated[
     Decimal, Field(ge=0, max_digits=14, decimal_places=3, description="kg per month, as a decimal string")

@@ -39,12 +39,13 @@ from minka_common.db import one_or_not_found
 from minka_common.errors import ContentTooLarge, FieldError, NotFound, Unprocessable
 from minka_common.geo import AREA_TYPES, GeometryProblem, feature_collection_problems, geometry_problems
 from minka_common.ids import new_id, utcnow
+from minka_common.types import storable_line
 from minka_registry.organizations.models import Organization, OrganizationKind
 from minka_registry.sites.access import ensure_may_upload_forest_layer, ensure_may_write_sites, visible_sites
 from minka_registry.sites.forest import ForestIndex, forest_smart_applicable, search_bounds
 from minka_registry.sites.forest_cache import forest_indexes, lock_forest, polygons_from_geojson, read_fingerprint
 from minka_registry.sites.models import ForestLayer, ForestPolygon, Site
-from minka_registry.sites.schemas import ForestLayerOut, SiteCreate, SiteOut, SiteUpdate, storable_text
+from minka_registry.sites.schemas import ForestLayerOut, SiteCreate, SiteOut, SiteUpdate
 
 SITE_GEOMETRY_TYPES = frozenset({"Point", "Polygon"})
 MAX_SITE_POSITIONS = 10_000
@@ -251,7 +252,7 @@ def _metadata(document: dict[str, Any], member: str, given: str | None, max_leng
     if len(value) > max_length:
         return None, [FieldError(field=member, reason=f"at most {max_length} characters")]
     try:
-        storable_text(value)
+        storable_line(value)
     except ValueError as exc:
         return None, [FieldError(field=member, reason=str(exc))]
     return value or None, []

@@ -1,8 +1,8 @@
 """initial
 
-Revision ID: 5458e77a8cc5
+Revision ID: 19fbe207c840
 Revises: 
-Create Date: 2026-11-21 03:59:04.459072
+Create Date: 2026-11-21 04:12:59.315632
 """
 from collections.abc import Sequence
 
@@ -13,7 +13,7 @@ import minka_common.db
 from alembic import op
 
 
-revision: str = '5458e77a8cc5'
+revision: str = '19fbe207c840'
 down_revision: str | None = None
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
@@ -43,6 +43,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_certifications_certification_body_id'), ['certification_body_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certifications_cooperative_id'), ['cooperative_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_certifications_status'), ['status'], unique=False)
+        batch_op.create_index('uq_certifications_one_running', ['cooperative_id', 'standard_code'], unique=True, sqlite_where=sa.text("status NOT IN ('withdrawn', 'expired')"), postgresql_where=sa.text("status NOT IN ('withdrawn', 'expired')"))
 
     op.create_table('idempotency_keys',
     sa.Column('caller', sa.String(length=255), nullable=False),
@@ -226,6 +227,7 @@ def downgrade() -> None:
     op.drop_table('standards')
     op.drop_table('idempotency_keys')
     with op.batch_alter_table('certifications', schema=None) as batch_op:
+        batch_op.drop_index('uq_certifications_one_running', sqlite_where=sa.text("status NOT IN ('withdrawn', 'expired')"), postgresql_where=sa.text("status NOT IN ('withdrawn', 'expired')"))
         batch_op.drop_index(batch_op.f('ix_certifications_status'))
         batch_op.drop_index(batch_op.f('ix_certifications_cooperative_id'))
         batch_op.drop_index(batch_op.f('ix_certifications_certification_body_id'))
