@@ -14,13 +14,14 @@ from typing import Any
 from fastapi import Request
 from sqlalchemy import DateTime, event, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
 
-from minka_common.errors import NotFound
+from minka_common.errors import Conflict, NotFound
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -98,6 +99,16 @@ async def one_or_not_found(session: AsyncSession, statement: Any, what: str) -> 
     if row is None:
         raise NotFound(f"{what} not found")
     return row
+
+
+async def commit_or_conflict(session: AsyncSession, conflict: str) -> None:
+    """Commits; a unique index hit by a concurrent request (or a duplicate) becomes a 409 with this detail
+    instead of a 500, and the session is rolled back."""
+    try:
+        await session.commit()
+    except IntegrityError as exc:
+        await session.rollback()
+        raise Conflict(conflict) from exc
 
 
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:

@@ -6,7 +6,6 @@ import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, tuple_
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -34,6 +33,7 @@ from minka_certification.tiers import (
     compute_tier,
     indicator_statuses,
 )
+from minka_common.db import commit_or_conflict
 from minka_common.errors import Conflict, NotFound, Unprocessable
 from minka_common.registry_client import RegistryClient
 
@@ -96,11 +96,7 @@ async def create_audit(
     if certification.status == S.applied:
         await change_status(session, certification, S.audit_scheduled, at=now, actor=actor,
                             reason=f"initial audit drawn for {audit_on.isoformat()}")
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict("the certification already has an open audit; close it first") from exc
+    await commit_or_conflict(session, "the certification already has an open audit; close it first")
     return audit
 
 
@@ -179,11 +175,7 @@ async def record_results(
                     note=r.note, recorded_by=actor, recorded_at=now)
         for r in results
     )
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict("results for the same indicators were recorded at the same moment; retry") from exc
+    await commit_or_conflict(session, "results for the same indicators were recorded at the same moment; retry")
     return len(results)
 
 

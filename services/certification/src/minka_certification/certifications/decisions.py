@@ -5,7 +5,6 @@ from __future__ import annotations
 import secrets
 from datetime import datetime
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -30,6 +29,7 @@ from minka_certification.certifications.service import (
 from minka_certification.standards.document import StandardKind
 from minka_certification.standards.service import find_document
 from minka_common.auth import Principal, Role
+from minka_common.db import commit_or_conflict
 from minka_common.errors import Conflict, Forbidden, Unprocessable
 from minka_common.registry_client import RegistryClient
 
@@ -85,11 +85,7 @@ async def open_certification(
     session.add(certification)
     session.add(CertificationEvent(certification_id=certification.id, to_status=S.applied.value,
                                    actor=principal.subject, reason="application", at=now))
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"the cooperative already has a running certification against {body.standard.code}") from exc
+    await commit_or_conflict(session, f"the cooperative already has a running certification against {body.standard.code}")
     return certification
 
 

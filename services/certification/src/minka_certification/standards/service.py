@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_certification.standards.document import StandardDocument, StandardRef, document_problems
 from minka_certification.standards.models import PublishedStandard
+from minka_common.db import commit_or_conflict
 from minka_common.errors import Conflict, FieldError, NotFound, Unprocessable
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -70,11 +70,7 @@ async def publish(session: AsyncSession, document: StandardDocument, actor: str)
         document=document.model_dump(mode="json", exclude_none=True), published_by=actor,
     )
     session.add(row)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"{document.ref} was published at the same moment by another request") from exc
+    await commit_or_conflict(session, f"{document.ref} was published at the same moment by another request")
     return row
 
 

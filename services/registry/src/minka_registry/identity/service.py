@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import uuid
 
-from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.auth import Role
-from minka_common.errors import Conflict, Unprocessable
+from minka_common.db import commit_or_conflict
+from minka_common.errors import Unprocessable
 from minka_registry.identity.models import ApiClient, User
 from minka_registry.identity.oauth import TokenRequestAccounts
 from minka_registry.identity.passwords import hash_secret, new_client_id, new_client_secret
@@ -54,11 +54,7 @@ async def create_user(
     await check_role_binding(session, role, organization_id)
     user = User(email=email.lower(), password_hash=hash_secret(password), role=role, organization_id=organization_id)
     session.add(user)
-    try:
-        await session.commit()
-    except IntegrityError as exc:
-        await session.rollback()
-        raise Conflict(f"a user with email {email.lower()} already exists") from exc
+    await commit_or_conflict(session, f"a user with email {email.lower()} already exists")
     return user
 
 
