@@ -6,89 +6,17 @@ import math
 import uuid
 from datetime import timedelta
 
-import httpx
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return response.json()
-
-
-def indicators(document: dict) -> list[dict]:
-    return [i for p in document["principles"] for c in p["criteria"] for i in c["indicators"]]
-
-
-def results_for(documents: list[dict], audit: dict, sites: list[dict], unmet_levels=("leading",),
-                unmet_codes=()) -> list[dict]:
-    """One result per indicator and subject: met, except the levels and codes named, which are not met."""
-    results = []
-    for document in documents:
-        for indicator in indicators(document):
-            unmet = indicator["level"] in unmet_levels or indicator["code"] in unmet_codes
-            base = {"indicator": indicator["code"], "outcome": "not_met" if unmet else "met"}
-            if indicator["scope"] == "group":
-                results.append(base)
-            elif indicator["scope"] == "member":
-                results += [{**base, "member_id": member} for member in audit["sample"]]
-            else:
-                results += [{**base, "site_id": site["id"]} for site in sites]
-    return results
-
-
-async def add_member(registry, group, name: str, site_id: str, joined_on: str) -> dict:
-    return ok(await registry.post("/v1/miners", headers=group.manager, json={
-        "full_name": name, "gender": "female", "birth_date": "1992-03-14", "cooperative_id": group.cooperative["id"],
-        "site_id": site_id, "joined_on": joined_on}), 201)
-
-
-def sites_of(group) -> list[dict]:
-    return [group.near_site, *group.far_sites]
-
-
-async def open_certification(certification, group, **extra) -> str:
-    opened = ok(await certification.post("/v1/certifications", json=group.certification_body(**extra),
-                                         headers=group.certifier), 201)
-    return f"/v1/certifications/{opened['id']}"
-
-
-async def new_audit(certification, group, path: str, kind: str = "initial", **extra) -> dict:
-    return ok(await certification.post(f"{path}/audits", json={"kind": kind, **extra}, headers=group.certifier), 201)
-
-
-async def record(certification, group, audit: dict, results: list[dict]) -> httpx.Response:
-    return await certification.post(f"/v1/audits/{audit['id']}/results", json=results, headers=group.certifier)
-
-
-async def close(certification, group, audit: dict) -> dict:
-    return ok(await certification.post(f"/v1/audits/{audit['id']}/close", headers=group.certifier))
-
-
-async def certify(certification, group, documents: list[dict], **audit_options) -> tuple[str, dict]:
-    """Opens the group's certification, audits it (everything met but leading) and certifies it."""
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path, **audit_options)
-    ok(await record(certification, group, audit, results_for(documents, audit, sites_of(group))), 201)
-    await close(certification, group, audit)
-    ok(await certification.post(f"{path}/decision", json={"decision": "certify"}, headers=group.certifier))
-    return path, audit
-
 
 async def test_a_batch_with_bad_rows_is_refused_whole_and_lists_each_bad_row(
-    certification, example_standards, make_group
+    certification, flows, ok, problem, example_standards, make_group
 ):
     group = await make_group("Cooperativa Lote", members=12, near_forest_members=2)
     stranger = await make_group("Cooperativa Vecina", members=0)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
     outside = next(m["id"] for m in group.members if m["id"] not in audit["sample"])
     sampled = audit["sample"][0]
-    ok(await record(certification, group, audit, [{"indicator": "P1.1.1", "outcome": "met"}]), 201)
+    ok(await flows.record(group, audit, [{"indicator": "P1.1.1", "outcome": "met"}]), 201)
     before = ok(await certification.get(f"/v1/audits/{audit['id']}/results", headers=group.certifier))
 
     batch = [
@@ -99,7 +27,7 @@ async def test_a_batch_with_bad_rows_is_refused_whole_and_lists_each_bad_row(
         {"indicator": "P1.1.1", "member_id": sampled, "outcome": "not_met"},
         {"indicator": "P2.2.1", "member_id": sampled, "outcome": "met"},
     ]
-    body = problem(await record(certification, group, audit, batch), 422)
+    body = problem(await flows.record(group, audit, batch), 422)
     assert [e["field"] for e in body["errors"]] == ["[1].indicator", "[2].member_id", "[3].site_id", "[4].indicator"]
     assert "nothing was recorded" in body["detail"]
 
@@ -108,10 +36,10 @@ async def test_a_batch_with_bad_rows_is_refused_whole_and_lists_each_bad_row(
     assert [(r["indicator"], r["outcome"]) for r in after] == [("P1.1.1", "met")]
 
 
-async def test_malformed_results_are_refused_with_422(certification, example_standards, make_group):
+async def test_malformed_results_are_refused_with_422(certification, flows, ok, problem, example_standards, make_group):
     group = await make_group("Cooperativa Resultados", members=3, near_forest_members=1)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
     member, site = audit["sample"][0], group.far_sites[0]["id"]
 
     for results in (
@@ -128,28 +56,32 @@ async def test_malformed_results_are_refused_with_422(certification, example_sta
         [{"indicator": "P1.1.1", "outcome": "met", "note": "seen\x00"}],
         [{"indicator": "P1.1.1\x00", "outcome": "met"}],
     ):
-        problem(await record(certification, group, audit, results), 422)
+        problem(await flows.record(group, audit, results), 422)
     problem(await certification.post(f"/v1/audits/{audit['id']}/results", content=b"[{",
                                      headers={**group.certifier, "Content-Type": "application/json"}), 422)
     assert ok(await certification.get(f"/v1/audits/{audit['id']}/results", headers=group.certifier)) == []
 
 
-async def test_a_second_audit_while_one_is_open_is_refused(certification, example_standards, make_group):
+async def test_a_second_audit_while_one_is_open_is_refused(
+    certification, flows, ok, problem, example_standards, make_group
+):
     group = await make_group("Cooperativa Dos Auditorías", members=3, near_forest_members=1)
-    path = await open_certification(certification, group)
-    first = await new_audit(certification, group, path)
+    _, path = await flows.open(group)
+    first = await flows.new_audit(group, path)
 
     problem(await certification.post(f"{path}/audits", json={"kind": "initial"}, headers=group.certifier), 409)
     audits = ok(await certification.get(f"{path}/audits", headers=group.certifier))
     assert [a["id"] for a in audits] == [first["id"]]
-    await close(certification, group, first)
-    second = await new_audit(certification, group, path)
+    await flows.close(group, first)
+    second = await flows.new_audit(group, path)
     assert second["id"] != first["id"]
 
 
-async def test_an_audit_of_the_wrong_kind_or_date_is_refused(certification, example_standards, make_group, clock):
+async def test_an_audit_of_the_wrong_kind_or_date_is_refused(
+    certification, flows, ok, problem, example_standards, make_group, clock
+):
     group = await make_group("Cooperativa Tipo", members=3, near_forest_members=1)
-    path = await open_certification(certification, group)
+    _, path = await flows.open(group)
     tomorrow = (clock().date() + timedelta(days=1)).isoformat()
 
     problem(await certification.post(f"{path}/audits", json={"kind": "surveillance"}, headers=group.certifier), 409)
@@ -161,24 +93,24 @@ async def test_an_audit_of_the_wrong_kind_or_date_is_refused(certification, exam
     assert ok(await certification.get(f"{path}/audits", headers=group.certifier)) == []
 
 
-async def test_results_on_a_closed_audit_are_refused(certification, example_standards, make_group):
+async def test_results_on_a_closed_audit_are_refused(certification, flows, ok, problem, example_standards, make_group):
     group = await make_group("Cooperativa Cerrada", members=3, near_forest_members=1)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
-    ok(await record(certification, group, audit, results_for(example_standards, audit, sites_of(group))), 201)
-    await close(certification, group, audit)
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
+    ok(await flows.record(group, audit, flows.results_for(example_standards, audit, group.sites)), 201)
+    await flows.close(group, audit)
     before = ok(await certification.get(f"/v1/audits/{audit['id']}/results", headers=group.certifier))
 
-    problem(await record(certification, group, audit, [{"indicator": "P1.1.1", "outcome": "not_met"}]), 409)
+    problem(await flows.record(group, audit, [{"indicator": "P1.1.1", "outcome": "not_met"}]), 409)
     assert ok(await certification.get(f"/v1/audits/{audit['id']}/results", headers=group.certifier)) == before
 
 
-async def test_an_audit_is_closed_only_once(certification, example_standards, make_group):
+async def test_an_audit_is_closed_only_once(certification, flows, ok, problem, example_standards, make_group):
     group = await make_group("Cooperativa Cierre", members=3, near_forest_members=1)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
-    ok(await record(certification, group, audit, results_for(example_standards, audit, sites_of(group))), 201)
-    closed = await close(certification, group, audit)
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
+    ok(await flows.record(group, audit, flows.results_for(example_standards, audit, group.sites)), 201)
+    closed = await flows.close(group, audit)
     findings = ok(await certification.get(f"{path}/findings", headers=group.certifier))
 
     problem(await certification.post(f"/v1/audits/{audit['id']}/close", headers=group.certifier), 409)
@@ -187,42 +119,43 @@ async def test_an_audit_is_closed_only_once(certification, example_standards, ma
     assert ok(await certification.get(f"{path}/findings", headers=group.certifier)) == findings
 
 
-async def test_risk_factor_two_doubles_the_sample(certification, example_standards, make_group):
+async def test_risk_factor_two_doubles_the_sample(certification, flows, ok, example_standards, make_group):
     group = await make_group("Cooperativa Riesgo", members=12, near_forest_members=2)
-    path = await open_certification(certification, group)
-    low = await new_audit(certification, group, path, seed="risk-one")
+    _, path = await flows.open(group)
+    low = await flows.new_audit(group, path, seed="risk-one")
     assert (low["risk_factor"], len(low["sample"])) == (1, math.ceil(math.sqrt(12)))
-    await close(certification, group, low)
+    await flows.close(group, low)
 
     patched = ok(await certification.patch(path, json={"risk_factor": 2}, headers=group.certifier))
     assert patched["risk_factor"] == 2
-    high = await new_audit(certification, group, path, seed="risk-two")
+    high = await flows.new_audit(group, path, seed="risk-two")
     assert (high["risk_factor"], high["population"]) == (2, 12)
     assert len(high["sample"]) == math.ceil(math.sqrt(12) * 2) == 7
     assert group.near_forest_members <= set(high["sample"])
 
 
-async def test_a_group_of_ten_or_fewer_members_is_sampled_whole(certification, example_standards, make_group):
+async def test_a_group_of_ten_or_fewer_members_is_sampled_whole(certification, flows, example_standards, make_group):
     group = await make_group("Cooperativa Pequeña", members=10, near_forest_members=1)
-    path = await open_certification(certification, group)
+    _, path = await flows.open(group)
 
-    audit = await new_audit(certification, group, path)
+    audit = await flows.new_audit(group, path)
     assert audit["population"] == 10
     assert sorted(audit["sample"]) == sorted(audit["population_members"]) == sorted(m["id"] for m in group.members)
 
 
 async def test_members_who_joined_since_the_last_audit_are_high_risk(
-    certification, registry, example_standards, make_group, clock
+    certification, flows, add_member, example_standards, make_group, clock
 ):
     group = await make_group("Cooperativa Nuevos", members=12, near_forest_members=1)
     first_audit_on = clock().date() - timedelta(days=100)
-    path, initial = await certify(certification, group, example_standards, audit_on=first_audit_on.isoformat())
+    _, path, initial = await flows.certify(group, audit_on=first_audit_on.isoformat())
     assert initial["audit_on"] == first_audit_on.isoformat() and initial["population"] == 12
     joined = (first_audit_on + timedelta(days=40)).isoformat()
-    newcomers = {(await add_member(registry, group, f"Newcomer {i}", group.far_sites[0]["id"], joined))["id"]
+    newcomers = {(await add_member(group, f"Newcomer {i}", group.far_sites[0]["id"], joined, gender="female",
+                                   birth_date="1992-03-14"))["id"]
                  for i in range(2)}
 
-    surveillance = await new_audit(certification, group, path, kind="surveillance")
+    surveillance = await flows.new_audit(group, path, kind="surveillance")
     assert surveillance["population"] == 14
     reasons = {m["member_id"]: m["reasons"] for m in surveillance["high_risk"]}
     assert {m for m, why in reasons.items() if "joined_since_last_audit" in why} == newcomers
@@ -231,16 +164,16 @@ async def test_members_who_joined_since_the_last_audit_are_high_risk(
 
 
 async def test_a_member_with_an_open_finding_is_high_risk_in_the_next_audit(
-    certification, example_standards, make_group
+    certification, flows, ok, example_standards, make_group
 ):
     group = await make_group("Cooperativa Hallazgo", members=12, near_forest_members=1)
-    path, initial = await certify(certification, group, example_standards, seed="first-draw")
+    _, path, initial = await flows.certify(group, seed="first-draw")
     far = [m["id"] for m in group.members if m["id"] not in group.near_forest_members]
     member = next(m for m in far if m not in initial["sample"])
     ok(await certification.post(f"{path}/findings", headers=group.certifier, json={
         "indicator": "P3.1.2", "severity": "minor", "member_id": member, "description": "no safety helmet"}), 201)
 
-    surveillance = await new_audit(certification, group, path, kind="surveillance", seed="first-draw")
+    surveillance = await flows.new_audit(group, path, kind="surveillance", seed="first-draw")
     reasons = {m["member_id"]: m["reasons"] for m in surveillance["high_risk"]}
     assert reasons[member] == ["open_finding"]
     assert {m for m, why in reasons.items() if "open_finding" in why} == {member}
@@ -248,69 +181,70 @@ async def test_a_member_with_an_open_finding_is_high_risk_in_the_next_audit(
 
 
 async def test_good_indicators_unmet_in_two_areas_leave_the_tier_at_foundational(
-    certification, example_standards, make_group
+    certification, flows, ok, example_standards, make_group
 ):
     group = await make_group("Cooperativa Fundacional", members=4, near_forest_members=1)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
     unmet = {"P1.1.3", "P2.3.2"}  # good, in two of the seven performance areas (the claim rule needs 80 %)
-    ok(await record(certification, group, audit, results_for(example_standards, audit, sites_of(group),
-                                                             unmet_levels=(), unmet_codes=unmet)), 201)
+    ok(await flows.record(group, audit, flows.results_for(example_standards, audit, group.sites,
+                                                          unmet_levels=(), unmet_codes=unmet)), 201)
 
-    closed = await close(certification, group, audit)
+    closed = await flows.close(group, audit)
     assert closed["tier"] == "foundational"
     assert (closed["principle_levels"]["P1"], closed["principle_levels"]["P3"]) == ("foundational", "leading")
     assert {(f["indicator"], f["severity"]) for f in closed["findings_opened"]} == {("P1.1.3", "minor"),
                                                                                    ("P2.3.2", "minor")}
-    certified = ok(await certification.post(f"{path}/decision", json={"decision": "certify"}, headers=group.certifier))
+    certified = await flows.decide(group, path, "certify")
     assert (certified["status"], certified["tier"]) == ("certified", "foundational")
 
 
 async def test_one_good_indicator_unmet_still_reaches_good_under_the_claim_rule(
-    certification, example_standards, make_group
+    certification, flows, ok, example_standards, make_group
 ):
     group = await make_group("Cooperativa Ochenta", members=4, near_forest_members=1)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
-    ok(await record(certification, group, audit, results_for(example_standards, audit, sites_of(group),
-                                                             unmet_levels=(), unmet_codes={"P1.1.3"})), 201)
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
+    ok(await flows.record(group, audit, flows.results_for(example_standards, audit, group.sites,
+                                                          unmet_levels=(), unmet_codes={"P1.1.3"})), 201)
 
-    closed = await close(certification, group, audit)
+    closed = await flows.close(group, audit)
     assert closed["tier"] == "good"  # six of seven performance areas at good: 86 % ≥ 80 %
     assert closed["principle_levels"]["P1"] == "foundational"
     assert [(f["indicator"], f["severity"]) for f in closed["findings_opened"]] == [("P1.1.3", "minor")]
 
 
 async def test_an_unmet_foundational_indicator_leaves_no_tier_and_blocks_certification(
-    certification, example_standards, make_group
+    certification, flows, ok, example_standards, make_group
 ):
     group = await make_group("Cooperativa Sin Nivel", members=4, near_forest_members=1)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
-    ok(await record(certification, group, audit, results_for(example_standards, audit, sites_of(group),
-                                                             unmet_codes={"P1.1.1"})), 201)
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
+    ok(await flows.record(group, audit, flows.results_for(example_standards, audit, group.sites,
+                                                          unmet_codes={"P1.1.1"})), 201)
 
-    closed = await close(certification, group, audit)
+    closed = await flows.close(group, audit)
     assert closed["tier"] is None and closed["claims"] == []
     assert ("P1.1.1", "major") in {(f["indicator"], f["severity"]) for f in closed["findings_opened"]}
-    body = problem(await certification.post(f"{path}/decision", json={"decision": "certify"}, headers=group.certifier),
-                   409)
+    body = await flows.refused(group, path, "certify")
     assert "foundational" in body["detail"]
     current = ok(await certification.get(path, headers=group.certifier))
     assert (current["status"], current["tier"], current["certificate_number"]) == ("audit_scheduled", None, None)
 
 
-async def test_a_severity_given_with_a_result_sets_the_finding_opened(certification, example_standards, make_group):
+async def test_a_severity_given_with_a_result_sets_the_finding_opened(
+    certification, flows, ok, example_standards, make_group
+):
     group = await make_group("Cooperativa Severa", members=4, near_forest_members=1)
-    path = await open_certification(certification, group)
-    audit = await new_audit(certification, group, path)
-    results = results_for(example_standards, audit, sites_of(group))
+    _, path = await flows.open(group)
+    audit = await flows.new_audit(group, path)
+    results = flows.results_for(example_standards, audit, group.sites)
     for result in results:
         if result["indicator"] == "P2.3.3":
             result["severity"] = "major"
-    ok(await record(certification, group, audit, results), 201)
+    ok(await flows.record(group, audit, results), 201)
 
-    closed = await close(certification, group, audit)
+    closed = await flows.close(group, audit)
     severities = {f["indicator"]: f["severity"] for f in closed["findings_opened"]}
     assert severities["P2.3.3"] == "major" and severities["P3.3.3"] == "minor"
     assert uuid.UUID(closed["findings_opened"][0]["audit_id"]) == uuid.UUID(audit["id"])

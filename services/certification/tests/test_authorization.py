@@ -4,65 +4,19 @@ from __future__ import annotations
 
 import uuid
 
-import httpx
 import pytest
 
 
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return response.json()
-
-
-def indicators(document: dict) -> list[dict]:
-    return [i for p in document["principles"] for c in p["criteria"] for i in c["indicators"]]
-
-
-def results_for(documents: list[dict], audit: dict, sites: list[dict], unmet_levels=("leading",)) -> list[dict]:
-    """One result per indicator and subject: met, except the levels named, which are not met."""
-    results = []
-    for document in documents:
-        for indicator in indicators(document):
-            outcome = "not_met" if indicator["level"] in unmet_levels else "met"
-            base = {"indicator": indicator["code"], "outcome": outcome}
-            if indicator["scope"] == "group":
-                results.append(base)
-            elif indicator["scope"] == "member":
-                results += [{**base, "member_id": member} for member in audit["sample"]]
-            else:
-                results += [{**base, "site_id": site["id"]} for site in sites]
-    return results
-
-
-async def certify(certification, group, documents: list[dict]) -> tuple[dict, dict]:
-    """Opens the group's certification, audits it (everything met but leading) and certifies it."""
-    opened = ok(await certification.post("/v1/certifications", json=group.certification_body(),
-                                         headers=group.certifier), 201)
-    path = f"/v1/certifications/{opened['id']}"
-    audit = ok(await certification.post(f"{path}/audits", json={"kind": "initial"}, headers=group.certifier), 201)
-    sites = [group.near_site, *group.far_sites]
-    ok(await certification.post(f"/v1/audits/{audit['id']}/results", headers=group.certifier,
-                                json=results_for(documents, audit, sites)), 201)
-    ok(await certification.post(f"/v1/audits/{audit['id']}/close", headers=group.certifier))
-    certified = ok(await certification.post(f"{path}/decision", json={"decision": "certify"}, headers=group.certifier))
-    return certified, audit
-
-
 @pytest.fixture
-async def two_groups(certification, example_standards, make_group):
+async def two_groups(flows, make_group):
     """Two cooperatives, each with its own certification body; the first is certified."""
     first = await make_group("Cooperativa Norte", members=6, near_forest_members=2)
     second = await make_group("Cooperativa Sur", members=6, near_forest_members=2)
-    certified, audit = await certify(certification, first, example_standards)
+    certified, _, audit = await flows.certify(first)
     return first, second, certified, audit
 
 
-async def test_a_certifier_of_another_body_sees_none_of_a_certification(certification, two_groups):
+async def test_a_certifier_of_another_body_sees_none_of_a_certification(certification, ok, problem, two_groups):
     first, second, certified, audit = two_groups
     path = f"/v1/certifications/{certified['id']}"
     outsider = second.certifier
@@ -80,7 +34,7 @@ async def test_a_certifier_of_another_body_sees_none_of_a_certification(certific
     assert ok(await certification.get(path, headers=first.certifier))["status"] == "certified"
 
 
-async def test_a_certifier_cannot_open_a_certification_for_another_body(certification, two_groups):
+async def test_a_certifier_cannot_open_a_certification_for_another_body(certification, ok, problem, two_groups):
     first, second, *_ = two_groups
     body = second.certification_body(certification_body_id=first.body["id"])
 
@@ -90,7 +44,7 @@ async def test_a_certifier_cannot_open_a_certification_for_another_body(certific
     assert listed["items"] == []
 
 
-async def test_a_cooperative_manager_reads_its_own_certification(certification, two_groups):
+async def test_a_cooperative_manager_reads_its_own_certification(certification, ok, two_groups):
     first, _, certified, _ = two_groups
     path = f"/v1/certifications/{certified['id']}"
 
@@ -101,7 +55,7 @@ async def test_a_cooperative_manager_reads_its_own_certification(certification, 
     assert findings and {f["severity"] for f in findings} == {"minor"}
 
 
-async def test_a_cooperative_manager_gets_404_on_another_cooperatives_certification(certification, two_groups):
+async def test_a_cooperative_manager_gets_404_on_another_cooperatives_certification(certification, problem, two_groups):
     _, second, certified, audit = two_groups
     path = f"/v1/certifications/{certified['id']}"
 
@@ -112,7 +66,7 @@ async def test_a_cooperative_manager_gets_404_on_another_cooperatives_certificat
                                      headers=second.manager), 404)
 
 
-async def test_a_cooperative_manager_may_not_decide_audit_or_raise_findings(certification, two_groups):
+async def test_a_cooperative_manager_may_not_decide_audit_or_raise_findings(certification, ok, problem, two_groups):
     first, _, certified, audit = two_groups
     path = f"/v1/certifications/{certified['id']}"
     manager = first.manager
@@ -129,7 +83,9 @@ async def test_a_cooperative_manager_may_not_decide_audit_or_raise_findings(cert
     assert ok(await certification.get(path, headers=manager))["status"] == "certified"
 
 
-async def test_a_buyer_sees_certificates_and_status_but_not_certifications(certification, actors, two_groups):
+async def test_a_buyer_sees_certificates_and_status_but_not_certifications(
+    certification, ok, problem, actors, two_groups
+):
     first, _, certified, audit = two_groups
     buyer = await actors.headers("buyer", (await actors.organization("buyer", "Refinería Andina"))["id"])
 
@@ -145,7 +101,7 @@ async def test_a_buyer_sees_certificates_and_status_but_not_certifications(certi
     problem(await certification.get("/v1/certificates/MNK-0000-NOTREAL"), 404)
 
 
-async def test_the_list_shows_only_the_callers_certifications(certification, two_groups):
+async def test_the_list_shows_only_the_callers_certifications(certification, ok, two_groups):
     first, second, certified, _ = two_groups
     other = ok(await certification.post("/v1/certifications", json=second.certification_body(),
                                         headers=second.certifier), 201)
@@ -160,7 +116,7 @@ async def test_the_list_shows_only_the_callers_certifications(certification, two
     assert await ids(second.manager) == {other["id"]}
 
 
-async def test_an_authority_reads_every_certification(certification, actors, two_groups):
+async def test_an_authority_reads_every_certification(certification, ok, problem, actors, two_groups):
     first, second, certified, _ = two_groups
     other = ok(await certification.post("/v1/certifications", json=second.certification_body(),
                                         headers=second.certifier), 201)
@@ -176,6 +132,6 @@ async def test_an_authority_reads_every_certification(certification, actors, two
                                      headers=authority), 403)
 
 
-async def test_certifications_need_a_token(certification):
+async def test_certifications_need_a_token(certification, problem):
     problem(await certification.get("/v1/certifications"), 401)
     problem(await certification.get(f"/v1/certifications/{uuid.uuid4()}"), 401)

@@ -8,67 +8,22 @@ from datetime import timedelta
 import httpx
 
 
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return response.json()
-
-
-def indicators(document: dict) -> list[dict]:
-    return [i for p in document["principles"] for c in p["criteria"] for i in c["indicators"]]
-
-
-def results_for(documents: list[dict], audit: dict, sites: list[dict], unmet_levels=("leading",)) -> list[dict]:
-    """One result per indicator and subject: met, except the levels named, which are not met."""
-    results = []
-    for document in documents:
-        for indicator in indicators(document):
-            outcome = "not_met" if indicator["level"] in unmet_levels else "met"
-            base = {"indicator": indicator["code"], "outcome": outcome}
-            if indicator["scope"] == "group":
-                results.append(base)
-            elif indicator["scope"] == "member":
-                results += [{**base, "member_id": member} for member in audit["sample"]]
-            else:
-                results += [{**base, "site_id": site["id"]} for site in sites]
-    return results
-
-
-async def certify(certification, group, documents: list[dict]) -> tuple[str, dict]:
-    """Opens the group's certification, audits it (everything met but leading) and certifies it."""
-    opened = ok(await certification.post("/v1/certifications", json=group.certification_body(),
-                                         headers=group.certifier), 201)
-    path = f"/v1/certifications/{opened['id']}"
-    audit = ok(await certification.post(f"{path}/audits", json={"kind": "initial"}, headers=group.certifier), 201)
-    sites = [group.near_site, *group.far_sites]
-    ok(await certification.post(f"/v1/audits/{audit['id']}/results", headers=group.certifier,
-                                json=results_for(documents, audit, sites)), 201)
-    ok(await certification.post(f"/v1/audits/{audit['id']}/close", headers=group.certifier))
-    certified = ok(await certification.post(f"{path}/decision", json={"decision": "certify"}, headers=group.certifier))
-    return path, certified
-
-
 async def inspect(certification, group, path: str, **body) -> httpx.Response:
     return await certification.post(f"{path}/inspections", json=body, headers=group.manager)
 
 
-async def status(certification, group, member: str, on=None) -> dict:
+async def status(flows, group, member: str, on=None) -> dict:
     params = {"cooperative_id": group.cooperative["id"], "member_id": member}
     if on is not None:
         params["on"] = on.isoformat()
-    return ok(await certification.get("/v1/status", params=params))
+    return await flows.status(**params)
 
 
 async def test_a_manager_records_an_inspection_with_member_and_site_results(
-    certification, example_standards, make_group
+    certification, flows, ok, example_standards, make_group
 ):
     group = await make_group("Cooperativa Inspección", members=4, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
     member, site = group.members[0]["id"], group.near_site["id"]
     results = [
         {"indicator": "P2.2.1", "outcome": "met", "note": "helmet and boots"},
@@ -84,12 +39,14 @@ async def test_a_manager_records_an_inspection_with_member_and_site_results(
         ("P2.2.1", "met", None), ("P3.1.2", "met", None), ("P4.1.1", "not_met", site), ("FS1.1.1", "met", site)]
     listed = ok(await certification.get(f"{path}/inspections", params={"member_id": member}, headers=group.certifier))
     assert [i["id"] for i in listed] == [recorded["id"]]
-    assert (await status(certification, group, member))["covered"] is True  # a warning keeps the member in
+    assert (await status(flows, group, member))["covered"] is True  # a warning keeps the member in
 
 
-async def test_an_inspection_result_on_a_group_indicator_is_refused(certification, example_standards, make_group):
+async def test_an_inspection_result_on_a_group_indicator_is_refused(
+    certification, flows, ok, problem, example_standards, make_group
+):
     group = await make_group("Cooperativa Grupo", members=2, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
 
     body = problem(await inspect(certification, group, path, member_id=group.members[0]["id"], results=[
         {"indicator": "P2.2.1", "outcome": "met"},
@@ -99,10 +56,10 @@ async def test_an_inspection_result_on_a_group_indicator_is_refused(certificatio
     assert ok(await certification.get(f"{path}/inspections", headers=group.manager)) == []
 
 
-async def test_an_inspection_lists_every_bad_result(certification, example_standards, make_group):
+async def test_an_inspection_lists_every_bad_result(certification, flows, problem, example_standards, make_group):
     group = await make_group("Cooperativa Resultados Malos", members=2, near_forest_members=1)
     stranger = await make_group("Cooperativa Ajena", members=0)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
 
     body = problem(await inspect(certification, group, path, member_id=group.members[0]["id"], results=[
         {"indicator": "P9.9.9", "outcome": "met"},
@@ -112,19 +69,23 @@ async def test_an_inspection_lists_every_bad_result(certification, example_stand
     assert [e["field"] for e in body["errors"]] == ["results[0].indicator", "results[1].site_id", "results[2].site_id"]
 
 
-async def test_an_inspection_of_someone_who_is_not_a_member_is_refused(certification, example_standards, make_group):
+async def test_an_inspection_of_someone_who_is_not_a_member_is_refused(
+    certification, flows, problem, example_standards, make_group
+):
     group = await make_group("Cooperativa Miembros", members=2, near_forest_members=1)
     other = await make_group("Cooperativa Otra", members=1, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
 
     for outsider in (other.members[0]["id"], str(uuid.uuid4())):
         body = problem(await inspect(certification, group, path, member_id=outsider), 422)
         assert [e["field"] for e in body["errors"]] == ["member_id"]
 
 
-async def test_an_inspection_dated_in_the_future_is_refused(certification, example_standards, make_group, clock):
+async def test_an_inspection_dated_in_the_future_is_refused(
+    certification, flows, problem, example_standards, make_group, clock
+):
     group = await make_group("Cooperativa Futuro", members=2, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
     tomorrow = clock().date() + timedelta(days=1)
 
     body = problem(await inspect(certification, group, path, member_id=group.members[0]["id"],
@@ -132,9 +93,11 @@ async def test_an_inspection_dated_in_the_future_is_refused(certification, examp
     assert "inspected_on" in [e["field"] for e in body["errors"]]
 
 
-async def test_malformed_inspections_are_refused_with_422(certification, example_standards, make_group):
+async def test_malformed_inspections_are_refused_with_422(
+    certification, flows, ok, problem, example_standards, make_group
+):
     group = await make_group("Cooperativa Formato", members=2, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
     member = group.members[0]["id"]
 
     for body in (
@@ -153,38 +116,44 @@ async def test_malformed_inspections_are_refused_with_422(certification, example
     assert ok(await certification.get(f"{path}/inspections", headers=group.manager)) == []
 
 
-async def test_a_certifier_cannot_record_an_internal_inspection(certification, example_standards, make_group):
+async def test_a_certifier_cannot_record_an_internal_inspection(
+    certification, flows, ok, problem, example_standards, make_group
+):
     group = await make_group("Cooperativa Control Interno", members=2, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
 
     problem(await certification.post(f"{path}/inspections", json={"member_id": group.members[0]["id"]},
                                      headers=group.certifier), 403)
     assert ok(await certification.get(f"{path}/inspections", headers=group.certifier)) == []
 
 
-async def test_a_suspended_member_is_not_covered_while_the_others_are(certification, example_standards, make_group, clock):
+async def test_a_suspended_member_is_not_covered_while_the_others_are(
+    certification, flows, ok, example_standards, make_group, clock
+):
     group = await make_group("Cooperativa Sanción", members=3, near_forest_members=1)
-    path, certified = await certify(certification, group, example_standards)
+    certified, path, _ = await flows.certify(group)
     certified_on = clock().date()
     clock.advance(days=20)
     sanctioned, other = group.members[1]["id"], group.members[2]["id"]
     ok(await inspect(certification, group, path, member_id=sanctioned, sanction="suspension",
                      results=[{"indicator": "P3.1.2", "outcome": "not_met", "note": "minor at work"}]), 201)
 
-    now = await status(certification, group, sanctioned)
+    now = await status(flows, group, sanctioned)
     assert (now["covered"], now["tier"], now["forest_smart"]) == (False, None, False)
     assert "suspension" in now["reason"]
-    assert (await status(certification, group, other))["covered"] is True
+    assert (await status(flows, group, other))["covered"] is True
     group_status = ok(await certification.get("/v1/status", params={"cooperative_id": group.cooperative["id"]}))
     assert group_status["covered"] is True
-    before = await status(certification, group, sanctioned, on=certified_on + timedelta(days=5))
+    before = await status(flows, group, sanctioned, on=certified_on + timedelta(days=5))
     assert (before["covered"], before["tier"], before["certificate_number"]) == (
         True, "good", certified["certificate_number"])
 
 
-async def test_a_suspension_ends_on_its_last_day_or_when_lifted(certification, example_standards, make_group, clock):
+async def test_a_suspension_ends_on_its_last_day_or_when_lifted(
+    certification, flows, ok, example_standards, make_group, clock
+):
     group = await make_group("Cooperativa Levantada", members=3, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
     until_member, lifted_member = group.members[1]["id"], group.members[2]["id"]
     start = clock().date()
     ok(await inspect(certification, group, path, member_id=until_member, sanction="suspension",
@@ -194,15 +163,15 @@ async def test_a_suspension_ends_on_its_last_day_or_when_lifted(certification, e
     ok(await inspect(certification, group, path, member_id=lifted_member, lifts_sanction=True), 201)
     clock.advance(days=10)
 
-    assert (await status(certification, group, until_member, on=start + timedelta(days=10)))["covered"] is False
-    assert (await status(certification, group, until_member, on=start + timedelta(days=11)))["covered"] is True
-    assert (await status(certification, group, lifted_member, on=start + timedelta(days=4)))["covered"] is False
-    assert (await status(certification, group, lifted_member))["covered"] is True
+    assert (await status(flows, group, until_member, on=start + timedelta(days=10)))["covered"] is False
+    assert (await status(flows, group, until_member, on=start + timedelta(days=11)))["covered"] is True
+    assert (await status(flows, group, lifted_member, on=start + timedelta(days=4)))["covered"] is False
+    assert (await status(flows, group, lifted_member))["covered"] is True
 
 
-async def test_an_exclusion_is_final(certification, example_standards, make_group, clock):
+async def test_an_exclusion_is_final(certification, flows, ok, example_standards, make_group, clock):
     group = await make_group("Cooperativa Exclusión", members=2, near_forest_members=1)
-    path, _ = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
     excluded = group.members[1]["id"]
     ok(await inspect(certification, group, path, member_id=excluded, sanction="exclusion",
                      note="mercury sold to neighbours"), 201)
@@ -210,24 +179,24 @@ async def test_an_exclusion_is_final(certification, example_standards, make_grou
     ok(await inspect(certification, group, path, member_id=excluded, lifts_sanction=True), 201)
     clock.advance(days=30)
 
-    later = await status(certification, group, excluded)
+    later = await status(flows, group, excluded)
     assert later["covered"] is False and "exclusion" in later["reason"]
-    assert (await status(certification, group, group.members[0]["id"]))["covered"] is True
+    assert (await status(flows, group, group.members[0]["id"]))["covered"] is True
 
 
 async def test_a_member_who_left_is_covered_only_before_leaving(
-    certification, registry, example_standards, make_group, clock
+    certification, flows, ok, registry, example_standards, make_group, clock
 ):
     group = await make_group("Cooperativa Salida", members=2, near_forest_members=1)
-    await certify(certification, group, example_standards)
+    await flows.certify(group)
     leaver = group.members[1]["id"]
     left_on = clock().date() + timedelta(days=5)
     ok(await registry.post(f"/v1/miners/{leaver}/leave", json={"left_on": left_on.isoformat()}, headers=group.manager))
     clock.advance(days=10)
 
-    after = await status(certification, group, leaver)
+    after = await status(flows, group, leaver)
     assert after["covered"] is False and "not a member" in after["reason"]
-    assert (await status(certification, group, leaver, on=left_on))["covered"] is False
-    before = await status(certification, group, leaver, on=left_on - timedelta(days=1))
+    assert (await status(flows, group, leaver, on=left_on))["covered"] is False
+    before = await status(flows, group, leaver, on=left_on - timedelta(days=1))
     assert (before["covered"], before["tier"]) == (True, "good")
-    assert (await status(certification, group, group.members[0]["id"]))["covered"] is True
+    assert (await status(flows, group, group.members[0]["id"]))["covered"] is True

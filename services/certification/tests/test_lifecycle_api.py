@@ -7,40 +7,7 @@ import calendar
 import uuid
 from datetime import date, datetime, timedelta
 
-import httpx
-
 BASE = {"code": "MINKA-ASM", "version": "1.0"}
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def problem(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith("application/problem+json")
-    return response.json()
-
-
-def indicators(document: dict) -> list[dict]:
-    return [i for p in document["principles"] for c in p["criteria"] for i in c["indicators"]]
-
-
-def results_for(documents: list[dict], audit: dict, sites: list[dict], unmet_levels=("leading",)) -> list[dict]:
-    """One result per indicator and subject: met, except the levels named, which are not met."""
-    results = []
-    for document in documents:
-        for indicator in indicators(document):
-            outcome = "not_met" if indicator["level"] in unmet_levels else "met"
-            base = {"indicator": indicator["code"], "outcome": outcome}
-            if indicator["scope"] == "group":
-                results.append(base)
-            elif indicator["scope"] == "member":
-                results += [{**base, "member_id": member} for member in audit["sample"]]
-            else:
-                results += [{**base, "site_id": site["id"]} for site in sites]
-    return results
 
 
 def plus_months(day: date, months: int) -> date:
@@ -53,108 +20,68 @@ def at(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
 
 
-async def open_certification(certification, group) -> tuple[dict, str]:
-    opened = ok(await certification.post("/v1/certifications", json=group.certification_body(),
-                                         headers=group.certifier), 201)
-    return opened, f"/v1/certifications/{opened['id']}"
-
-
-async def audit_and_close(certification, group, path: str, documents: list[dict]) -> dict:
-    audit = ok(await certification.post(f"{path}/audits", json={"kind": "initial"}, headers=group.certifier), 201)
-    sites = [group.near_site, *group.far_sites]
-    ok(await certification.post(f"/v1/audits/{audit['id']}/results", headers=group.certifier,
-                                json=results_for(documents, audit, sites)), 201)
-    return ok(await certification.post(f"/v1/audits/{audit['id']}/close", headers=group.certifier))
-
-
-async def certify(certification, group, documents: list[dict]) -> tuple[dict, str]:
-    """Opens the group's certification, audits it (everything met but leading) and certifies it."""
-    _, path = await open_certification(certification, group)
-    await audit_and_close(certification, group, path, documents)
-    return await decide(certification, group, path, "certify"), path
-
-
-async def decide(certification, group, path: str, decision: str, reason: str | None = None) -> dict:
-    return ok(await certification.post(f"{path}/decision", json={"decision": decision, "reason": reason},
-                                       headers=group.certifier))
-
-
-async def refused(certification, group, path: str, decision: str) -> dict:
-    return problem(await certification.post(f"{path}/decision", json={"decision": decision}, headers=group.certifier),
-                   409)
-
-
-async def history(certification, group, path: str) -> list[dict]:
-    return ok(await certification.get(f"{path}/history", headers=group.certifier))
-
-
-async def status(certification, **params) -> dict:
-    return ok(await certification.get("/v1/status", params=params))
-
-
-async def test_certify_needs_a_closed_audit(certification, example_standards, make_group):
+async def test_certify_needs_a_closed_audit(certification, flows, ok, example_standards, make_group):
     group = await make_group("Cooperativa Sin Auditoría", members=4, near_forest_members=1)
-    _, path = await open_certification(certification, group)
+    _, path = await flows.open(group)
 
-    await refused(certification, group, path, "certify")  # applied: no audit at all
-    audit = ok(await certification.post(f"{path}/audits", json={"kind": "initial"}, headers=group.certifier), 201)
-    body = await refused(certification, group, path, "certify")  # the audit is still open
+    await flows.refused(group, path, "certify")  # applied: no audit at all
+    audit = await flows.new_audit(group, path)
+    body = await flows.refused(group, path, "certify")  # the audit is still open
     assert "closed audit" in body["detail"]
     assert ok(await certification.get(path, headers=group.certifier))["status"] == "audit_scheduled"
-    ok(await certification.post(f"/v1/audits/{audit['id']}/results", headers=group.certifier,
-                                json=results_for(example_standards, audit, [group.near_site, *group.far_sites])), 201)
-    ok(await certification.post(f"/v1/audits/{audit['id']}/close", headers=group.certifier))
-    assert (await decide(certification, group, path, "certify"))["status"] == "certified"
+    await flows.record_results(group, audit)
+    await flows.close(group, audit)
+    assert (await flows.decide(group, path, "certify"))["status"] == "certified"
 
 
-async def test_reinstate_while_certified_is_refused(certification, example_standards, make_group):
+async def test_reinstate_while_certified_is_refused(certification, flows, ok, example_standards, make_group):
     group = await make_group("Cooperativa Reinstate", members=4, near_forest_members=1)
-    _, path = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
 
-    body = await refused(certification, group, path, "reinstate")
+    body = await flows.refused(group, path, "reinstate")
     assert "certified" in body["detail"]
     assert ok(await certification.get(path, headers=group.certifier))["status"] == "certified"
 
 
-async def test_suspend_before_certification_is_refused(certification, example_standards, make_group):
+async def test_suspend_before_certification_is_refused(certification, flows, example_standards, make_group):
     group = await make_group("Cooperativa Solicitante", members=3, near_forest_members=1)
-    _, path = await open_certification(certification, group)
+    _, path = await flows.open(group)
 
-    body = await refused(certification, group, path, "suspend")
+    body = await flows.refused(group, path, "suspend")
     assert "applied" in body["detail"]
-    assert [e["to_status"] for e in await history(certification, group, path)] == ["applied"]
+    assert [e["to_status"] for e in await flows.history(group, path)] == ["applied"]
 
 
-async def test_nothing_is_decided_after_a_withdrawal(certification, example_standards, make_group):
+async def test_nothing_is_decided_after_a_withdrawal(certification, flows, problem, example_standards, make_group):
     group = await make_group("Cooperativa Retirada", members=4, near_forest_members=1)
-    _, path = await certify(certification, group, example_standards)
-    withdrawn = await decide(certification, group, path, "withdraw", "fraud in the member list")
+    _, path, _ = await flows.certify(group)
+    withdrawn = await flows.decide(group, path, "withdraw", "fraud in the member list")
     assert withdrawn["status"] == "withdrawn"
 
     for decision in ("certify", "suspend", "reinstate", "withdraw"):
-        await refused(certification, group, path, decision)
+        await flows.refused(group, path, decision)
     problem(await certification.post(f"{path}/audits", json={"kind": "recertification"}, headers=group.certifier), 409)
     problem(await certification.post(f"{path}/findings", json={"indicator": "P1.1.1", "severity": "minor"},
                                      headers=group.certifier), 409)
     problem(await certification.patch(path, json={"risk_factor": 3}, headers=group.certifier), 409)
-    events = await history(certification, group, path)
+    events = await flows.history(group, path)
     assert [e["to_status"] for e in events] == ["applied", "audit_scheduled", "certified", "withdrawn"]
     assert events[-1]["reason"] == "fraud in the member list"
 
 
 async def test_a_manual_suspension_and_reinstatement_are_recorded_with_actor_and_reason(
-    certification, example_standards, make_group, clock
+    certification, flows, example_standards, make_group, clock
 ):
     group = await make_group("Cooperativa Historia", members=4, near_forest_members=1)
-    certified, path = await certify(certification, group, example_standards)
+    certified, path, _ = await flows.certify(group)
     clock.advance(days=3)
-    suspended = await decide(certification, group, path, "suspend", "refused access to the processing plant")
+    suspended = await flows.decide(group, path, "suspend", "refused access to the processing plant")
     assert (suspended["status"], suspended["tier"]) == ("suspended", "good")
     clock.advance(days=5)
-    reinstated = await decide(certification, group, path, "reinstate", "access granted, plant inspected")
+    reinstated = await flows.decide(group, path, "reinstate", "access granted, plant inspected")
     assert (reinstated["status"], reinstated["certificate_number"]) == ("certified", certified["certificate_number"])
 
-    events = await history(certification, group, path)
+    events = await flows.history(group, path)
     certifier = events[0]["actor"]
     assert certifier and certifier != "system"
     assert [(e["from_status"], e["to_status"], e["actor"], e["reason"]) for e in events[-2:]] == [
@@ -165,16 +92,16 @@ async def test_a_manual_suspension_and_reinstatement_are_recorded_with_actor_and
     assert at(events[-2]["at"]) == at(suspended["status_since"])
 
 
-async def test_a_critical_finding_suspends_at_once(certification, example_standards, make_group):
+async def test_a_critical_finding_suspends_at_once(certification, flows, ok, example_standards, make_group):
     group = await make_group("Cooperativa Crítica", members=4, near_forest_members=1)
-    certified, path = await certify(certification, group, example_standards)
+    certified, path, _ = await flows.certify(group)
 
     finding = ok(await certification.post(f"{path}/findings", headers=group.certifier, json={
         "indicator": "P3.1.2", "severity": "critical", "description": "a 15-year-old found working underground"}), 201)
     assert finding["due_on"] == date.fromisoformat(finding["opened_at"][:10]).isoformat()
     now = ok(await certification.get(path, headers=group.manager))
     assert now["status"] == "suspended"
-    last = (await history(certification, group, path))[-1]
+    last = (await flows.history(group, path))[-1]
     assert (last["to_status"], last["actor"]) == ("suspended", "system")
     assert "critical" in last["reason"] and "P3.1.2" in last["reason"]
     public = ok(await certification.get(f"/v1/certificates/{certified['certificate_number']}"))
@@ -182,30 +109,30 @@ async def test_a_critical_finding_suspends_at_once(certification, example_standa
 
 
 async def test_reinstatement_waits_for_an_overdue_major_finding_to_be_closed(
-    certification, example_standards, make_group, clock
+    certification, flows, ok, example_standards, make_group, clock
 ):
     group = await make_group("Cooperativa Mercurio", members=4, near_forest_members=1)
-    _, path = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
     major = ok(await certification.post(f"{path}/findings", headers=group.certifier, json={
         "indicator": "P4.1.1", "severity": "major", "description": "open burning of amalgam"}), 201)
     clock.advance(days=91)
     assert ok(await certification.get(path, headers=group.certifier))["status"] == "suspended"
 
-    body = await refused(certification, group, path, "reinstate")
+    body = await flows.refused(group, path, "reinstate")
     assert "P4.1.1" in body["detail"]
     assert ok(await certification.get(path, headers=group.certifier))["status"] == "suspended"
     closed = ok(await certification.post(f"{path}/findings/{major['id']}/close", headers=group.certifier,
                                          json={"note": "retorts in use, verified on site"}))
     assert closed["status"] == "closed"
-    assert (await decide(certification, group, path, "reinstate", "corrective action verified"))["status"] == "certified"
+    assert (await flows.decide(group, path, "reinstate", "corrective action verified"))["status"] == "certified"
 
 
 async def test_a_suspension_not_lifted_within_six_months_becomes_a_withdrawal(
-    certification, example_standards, make_group, clock
+    certification, flows, ok, example_standards, make_group, clock
 ):
     group = await make_group("Cooperativa Seis Meses", members=4, near_forest_members=1)
-    certified, path = await certify(certification, group, example_standards)
-    suspended = await decide(certification, group, path, "suspend", "no access for the surveillance audit")
+    certified, path, _ = await flows.certify(group)
+    suspended = await flows.decide(group, path, "suspend", "no access for the surveillance audit")
     since = at(suspended["status_since"])
     limit = datetime.combine(plus_months(since.date(), 6), since.timetz())
 
@@ -214,7 +141,7 @@ async def test_a_suspension_not_lifted_within_six_months_becomes_a_withdrawal(
     clock.advance(days=2)  # six months and a day after the suspension
     assert ok(await certification.get(path, headers=group.certifier))["status"] == "withdrawn"
 
-    last = (await history(certification, group, path))[-1]
+    last = (await flows.history(group, path))[-1]
     assert (last["from_status"], last["to_status"], last["actor"]) == ("suspended", "withdrawn", "system")
     assert at(last["at"]) == limit
     assert "6 months" in last["reason"]
@@ -222,9 +149,11 @@ async def test_a_suspension_not_lifted_within_six_months_becomes_a_withdrawal(
     assert public["status"] == "withdrawn"
 
 
-async def test_a_certificate_expires_by_itself_after_three_years(certification, example_standards, make_group, clock):
+async def test_a_certificate_expires_by_itself_after_three_years(
+    certification, flows, ok, example_standards, make_group, clock
+):
     group = await make_group("Cooperativa Tres Años", members=4, near_forest_members=1)
-    certified, path = await certify(certification, group, example_standards)
+    certified, path, _ = await flows.certify(group)
     issued_on = date.fromisoformat(certified["first_certified_on"])
     valid_to = date.fromisoformat(certified["certificate_valid_to"])
     assert valid_to == plus_months(issued_on, 36) - timedelta(days=1)
@@ -236,32 +165,34 @@ async def test_a_certificate_expires_by_itself_after_three_years(certification, 
     assert expired["status"] == "expired"
     public = ok(await certification.get(f"/v1/certificates/{certified['certificate_number']}"))
     assert public["status"] == "expired"
-    last = (await history(certification, group, path))[-1]
+    last = (await flows.history(group, path))[-1]
     assert (last["to_status"], last["actor"]) == ("expired", "system")
     assert at(last["at"]).date() == valid_to + timedelta(days=1)
-    after = await status(certification, cooperative_id=group.cooperative["id"])
+    after = await flows.status(cooperative_id=group.cooperative["id"])
     assert after["covered"] is False
 
 
-async def test_the_status_on_a_past_date_answers_from_history(certification, example_standards, make_group, clock):
+async def test_the_status_on_a_past_date_answers_from_history(
+    certification, flows, example_standards, make_group, clock
+):
     group = await make_group("Cooperativa Pasado", members=4, near_forest_members=1)
     cooperative_id, member = group.cooperative["id"], group.members[0]["id"]
-    certified, path = await certify(certification, group, example_standards)
+    certified, path, _ = await flows.certify(group)
     certified_on = date.fromisoformat(certified["first_certified_on"])
     clock.advance(days=10)
-    await decide(certification, group, path, "suspend", "surveillance audit refused")
+    await flows.decide(group, path, "suspend", "surveillance audit refused")
 
-    today = await status(certification, cooperative_id=cooperative_id, member_id=member)
+    today = await flows.status(cooperative_id=cooperative_id, member_id=member)
     assert (today["covered"], today["certification_status"]) == (False, "suspended")
-    then = await status(certification, cooperative_id=cooperative_id, member_id=member,
-                        on=(certified_on + timedelta(days=5)).isoformat())
+    then = await flows.status(cooperative_id=cooperative_id, member_id=member,
+                              on=(certified_on + timedelta(days=5)).isoformat())
     assert (then["covered"], then["tier"], then["certificate_number"]) == (True, "good", certified["certificate_number"])
     assert then["certification_status"] == "certified" and then["forest_smart"] is True
-    before = await status(certification, cooperative_id=cooperative_id, on=(certified_on - timedelta(days=1)).isoformat())
+    before = await flows.status(cooperative_id=cooperative_id, on=(certified_on - timedelta(days=1)).isoformat())
     assert before["covered"] is False and before["certificate_number"] is None
 
 
-async def test_the_status_of_a_future_date_is_refused(certification, clock):
+async def test_the_status_of_a_future_date_is_refused(certification, problem, clock):
     tomorrow = (clock().date() + timedelta(days=1)).isoformat()
 
     body = problem(await certification.get("/v1/status", params={"cooperative_id": str(uuid.uuid4()), "on": tomorrow}),
@@ -274,10 +205,10 @@ async def test_the_status_of_a_future_date_is_refused(certification, clock):
 
 
 async def test_a_second_running_certification_of_the_same_standard_is_refused(
-    certification, example_standards, make_group
+    certification, flows, problem, example_standards, make_group
 ):
     group = await make_group("Cooperativa Doble", members=3, near_forest_members=1)
-    await open_certification(certification, group)
+    await flows.open(group)
 
     problem(await certification.post("/v1/certifications", json=group.certification_body(), headers=group.certifier),
             409)
@@ -286,18 +217,20 @@ async def test_a_second_running_certification_of_the_same_standard_is_refused(
 
 
 async def test_a_new_certification_may_be_opened_once_the_last_one_is_withdrawn(
-    certification, example_standards, make_group
+    certification, flows, ok, example_standards, make_group
 ):
     group = await make_group("Cooperativa Segunda Vez", members=3, near_forest_members=1)
-    _, path = await open_certification(certification, group)
-    await decide(certification, group, path, "withdraw", "application abandoned")
+    _, path = await flows.open(group)
+    await flows.decide(group, path, "withdraw", "application abandoned")
 
     again = ok(await certification.post("/v1/certifications", json=group.certification_body(),
                                         headers=group.certifier), 201)
     assert again["status"] == "applied"
 
 
-async def test_opening_lists_every_problem_of_the_request(certification, admin_headers, example_standards, make_group):
+async def test_opening_lists_every_problem_of_the_request(
+    certification, ok, problem, admin_headers, example_standards, make_group
+):
     group = await make_group("Cooperativa Errores", members=1, near_forest_members=1)
     other_base = {"code": f"OTHER-{uuid.uuid4().hex[:8].upper()}", "version": "1.0"}
     foreign_bolt_on = {"code": f"{other_base['code']}-FS", "version": "1.0"}
@@ -326,9 +259,11 @@ async def test_opening_lists_every_problem_of_the_request(certification, admin_h
     assert listed["items"] == []
 
 
-async def test_wrongly_typed_requests_are_refused_with_422(certification, example_standards, make_group):
+async def test_wrongly_typed_requests_are_refused_with_422(
+    certification, flows, problem, example_standards, make_group
+):
     group = await make_group("Cooperativa Tipos", members=1, near_forest_members=1)
-    _, path = await open_certification(certification, group)
+    _, path = await flows.open(group)
     bad_bodies = [
         {**group.certification_body(), "standard": "MINKA-ASM"},
         {**group.certification_body(), "cooperative_id": "twelve"},
@@ -346,10 +281,10 @@ async def test_wrongly_typed_requests_are_refused_with_422(certification, exampl
 
 
 async def test_a_finding_deadline_out_of_range_is_refused_and_the_certification_stays_readable(
-    certification, example_standards, make_group
+    certification, flows, ok, problem, example_standards, make_group
 ):
     group = await make_group("Cooperativa Plazo", members=3, near_forest_members=1)
-    _, path = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
 
     for due_on in ("9999-12-31", "2000-01-01"):
         body = problem(await certification.post(f"{path}/findings", headers=group.certifier, json={
@@ -361,9 +296,9 @@ async def test_a_finding_deadline_out_of_range_is_refused_and_the_certification_
         "indicator": "NOPE", "severity": "major"}), 422)
 
 
-async def test_a_finding_is_closed_only_once(certification, example_standards, make_group):
+async def test_a_finding_is_closed_only_once(certification, flows, ok, problem, example_standards, make_group):
     group = await make_group("Cooperativa Cierre Hallazgo", members=3, near_forest_members=1)
-    _, path = await certify(certification, group, example_standards)
+    _, path, _ = await flows.certify(group)
     finding = ok(await certification.post(f"{path}/findings", headers=group.certifier, json={
         "indicator": "P2.2.2", "severity": "minor"}), 201)
 
@@ -374,9 +309,11 @@ async def test_a_finding_is_closed_only_once(certification, example_standards, m
     assert [f["id"] for f in closed] == [finding["id"]]
 
 
-async def test_text_the_database_cannot_store_is_refused(certification, example_standards, make_group):
+async def test_text_the_database_cannot_store_is_refused(
+    certification, flows, ok, problem, example_standards, make_group
+):
     group = await make_group("Cooperativa Texto", members=3, near_forest_members=1)
-    certified, path = await certify(certification, group, example_standards)
+    certified, path, _ = await flows.certify(group)
 
     problem(await certification.post(f"{path}/decision", json={"decision": "suspend", "reason": "bad\x00reason"},
                                      headers=group.certifier), 422)
@@ -389,38 +326,40 @@ async def test_text_the_database_cannot_store_is_refused(certification, example_
 
 
 async def test_certify_is_refused_while_an_overdue_major_finding_is_open(
-    certification, example_standards, make_group, clock
+    certification, flows, ok, example_standards, make_group, clock
 ):
     group = await make_group("Cooperativa Atrasada", members=3, near_forest_members=1)
-    _, path = await open_certification(certification, group)
-    closed = await audit_and_close(certification, group, path, example_standards)
+    _, path = await flows.open(group)
+    closed = await flows.audit_and_close(group, path)
     assert closed["tier"] == "good"
     major = ok(await certification.post(f"{path}/findings", headers=group.certifier, json={
         "indicator": "P4.1.1", "severity": "major", "description": "open burning of amalgam"}), 201)
     clock.advance(days=91)
 
-    body = await refused(certification, group, path, "certify")
+    body = await flows.refused(group, path, "certify")
     assert "P4.1.1" in body["detail"]
     assert ok(await certification.get(path, headers=group.certifier))["status"] == "audit_scheduled"
     ok(await certification.post(f"{path}/findings/{major['id']}/close", headers=group.certifier))
-    assert (await decide(certification, group, path, "certify"))["status"] == "certified"
+    assert (await flows.decide(group, path, "certify"))["status"] == "certified"
     assert ok(await certification.get(path, headers=group.certifier))["status"] == "certified"
 
 
-async def test_certify_is_refused_while_a_critical_finding_is_open(certification, example_standards, make_group):
+async def test_certify_is_refused_while_a_critical_finding_is_open(
+    certification, flows, ok, example_standards, make_group
+):
     group = await make_group("Cooperativa Trabajo Infantil", members=3, near_forest_members=1)
-    _, path = await open_certification(certification, group)
-    await audit_and_close(certification, group, path, example_standards)
+    _, path = await flows.open(group)
+    await flows.audit_and_close(group, path)
     critical = ok(await certification.post(f"{path}/findings", headers=group.certifier, json={
         "indicator": "P3.1.2", "severity": "critical"}), 201)
 
-    assert "P3.1.2" in (await refused(certification, group, path, "certify"))["detail"]
+    assert "P3.1.2" in (await flows.refused(group, path, "certify"))["detail"]
     ok(await certification.post(f"{path}/findings/{critical['id']}/close", headers=group.certifier))
-    assert (await decide(certification, group, path, "certify"))["status"] == "certified"
+    assert (await flows.decide(group, path, "certify"))["status"] == "certified"
 
 
 async def test_simultaneous_openings_leave_exactly_one_running_certification(
-    certification, example_standards, make_group
+    certification, ok, example_standards, make_group
 ):
     group = await make_group("Cooperativa Simultánea", members=2, near_forest_members=1)
     responses = await asyncio.gather(*(

@@ -3,25 +3,18 @@
 from __future__ import annotations
 
 import copy
+import functools
 import json
 import uuid
 
 import httpx
-
-PROBLEM_JSON = "application/problem+json"
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
+import pytest
 
 
-def problem(response: httpx.Response, status: int) -> dict:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"].startswith(PROBLEM_JSON)
-    body = response.json()
-    assert body["status"] == status and body["title"] and body["type"]
-    return body
+@pytest.fixture
+def problem(problem):
+    """Every refusal here must also be a whole problem body: its status, title and type."""
+    return functools.partial(problem, complete=True)
 
 
 def fields(body: dict) -> list[str]:
@@ -62,7 +55,7 @@ async def publish(certification, admin_headers, document: dict) -> httpx.Respons
     return await certification.post("/v1/standards", json=document, headers=admin_headers)
 
 
-async def test_a_well_formed_base_standard_is_published_and_returned(certification, admin_headers):
+async def test_a_well_formed_base_standard_is_published_and_returned(certification, ok, admin_headers):
     code = unique_code()
     created = ok(await publish(certification, admin_headers, standard(code)), 201)
     assert (created["code"], created["version"], created["kind"], created["base"]) == (code, "1.0", "base", None)
@@ -70,7 +63,7 @@ async def test_a_well_formed_base_standard_is_published_and_returned(certificati
     assert created["document"]["principles"][0]["criteria"][1]["indicators"][0]["due_year"] == 1
 
 
-async def test_a_malformed_document_lists_every_problem_at_once(certification, admin_headers):
+async def test_a_malformed_document_lists_every_problem_at_once(certification, problem, admin_headers):
     document = standard(unique_code(), claim_rule={"level": "good", "min_share": 0.8, "floor": "good"})
     indicators = document["principles"][0]["criteria"][0]["indicators"]
     indicators[1]["due_year"] = 3  # a progress requirement on a good indicator
@@ -91,7 +84,7 @@ async def test_a_malformed_document_lists_every_problem_at_once(certification, a
     assert missing.status_code == 404
 
 
-async def test_an_unknown_level_is_refused_with_the_field_path(certification, admin_headers):
+async def test_an_unknown_level_is_refused_with_the_field_path(certification, problem, admin_headers):
     document = standard(unique_code())
     document["principles"][0]["criteria"][0]["indicators"][1]["level"] = "excellent"
 
@@ -99,7 +92,7 @@ async def test_an_unknown_level_is_refused_with_the_field_path(certification, ad
     assert "principles.0.criteria.0.indicators.1.level" in fields(body)
 
 
-async def test_a_bolt_on_naming_an_unpublished_base_is_refused_on_base(certification, admin_headers):
+async def test_a_bolt_on_naming_an_unpublished_base_is_refused_on_base(certification, problem, admin_headers):
     document = bolt_on(unique_code("BOLT"), {"code": unique_code(), "version": "1.0"})
 
     body = problem(await publish(certification, admin_headers, document), 422)
@@ -107,7 +100,7 @@ async def test_a_bolt_on_naming_an_unpublished_base_is_refused_on_base(certifica
     assert "not in the catalogue" in body["errors"][0]["reason"]
 
 
-async def test_a_bolt_on_may_not_reuse_an_indicator_code_of_its_base(certification, admin_headers):
+async def test_a_bolt_on_may_not_reuse_an_indicator_code_of_its_base(certification, ok, problem, admin_headers):
     base = ok(await publish(certification, admin_headers, standard(unique_code())), 201)
     ref = {"code": base["code"], "version": base["version"]}
 
@@ -118,7 +111,7 @@ async def test_a_bolt_on_may_not_reuse_an_indicator_code_of_its_base(certificati
     assert (published["kind"], published["base"]) == ("bolt_on", ref)
 
 
-async def test_a_published_version_cannot_be_published_again_even_changed(certification, admin_headers):
+async def test_a_published_version_cannot_be_published_again_even_changed(certification, ok, problem, admin_headers):
     document = standard(unique_code())
     first = ok(await publish(certification, admin_headers, document), 201)
 
@@ -134,7 +127,7 @@ async def test_a_published_version_cannot_be_published_again_even_changed(certif
     assert stored["document"]["principles"][0]["criteria"][0]["indicators"][0]["level"] == "foundational"
 
 
-async def test_a_new_version_of_a_published_standard_is_accepted(certification, admin_headers):
+async def test_a_new_version_of_a_published_standard_is_accepted(certification, ok, admin_headers):
     code = unique_code()
     ok(await publish(certification, admin_headers, standard(code, "1.0")), 201)
     second = standard(code, "2.0", title="Second edition")
@@ -145,7 +138,9 @@ async def test_a_new_version_of_a_published_standard_is_accepted(certification, 
     assert ok(await certification.get(f"/v1/standards/{code}/1.0", headers=admin_headers))["indicator_count"] == 4
 
 
-async def test_the_catalogue_lists_published_versions_and_returns_one(certification, admin_headers, actors):
+async def test_the_catalogue_lists_published_versions_and_returns_one(
+    certification, ok, problem, admin_headers, actors
+):
     code = unique_code()
     for version in ("1.0", "1.1"):
         ok(await publish(certification, admin_headers, standard(code, version)), 201)
@@ -164,13 +159,13 @@ async def test_the_catalogue_lists_published_versions_and_returns_one(certificat
     problem(await certification.get(f"/v1/standards/{code}/9.9", headers=buyer), 404)
 
 
-async def test_only_an_admin_publishes_standards(certification, actors, admin_headers):
+async def test_only_an_admin_publishes_standards(certification, problem, actors, admin_headers):
     body = await actors.organization("certification_body", "Would-be standard setter")
     for headers in (await actors.headers("certifier", body["id"]), await actors.headers("authority")):
         problem(await certification.post("/v1/standards", json=standard(unique_code()), headers=headers), 403)
 
 
-async def test_junk_and_wrongly_typed_documents_are_refused_with_422(certification, admin_headers):
+async def test_junk_and_wrongly_typed_documents_are_refused_with_422(certification, problem, admin_headers):
     json_headers = {**admin_headers, "Content-Type": "application/json"}
     for raw in (b"{not json", b"", b"null", b"[]", b'"a string"', b"\xff\xfe"):
         problem(await certification.post("/v1/standards", content=raw, headers=json_headers), 422)
@@ -194,7 +189,7 @@ async def test_junk_and_wrongly_typed_documents_are_refused_with_422(certificati
         assert body["errors"], document
 
 
-async def test_a_threshold_that_is_not_a_finite_number_is_refused(certification, admin_headers):
+async def test_a_threshold_that_is_not_a_finite_number_is_refused(certification, problem, admin_headers):
     """Python's JSON parser reads NaN and Infinity; PostgreSQL's JSON type cannot store them."""
     json_headers = {**admin_headers, "Content-Type": "application/json"}
     for literal in ("NaN", "Infinity", "-Infinity"):
@@ -206,13 +201,13 @@ async def test_a_threshold_that_is_not_a_finite_number_is_refused(certification,
         assert fields(body) == ["principles.0.criteria.0.indicators.0.applies_if.forest_distance_km_lte"]
 
 
-async def test_reading_the_catalogue_needs_a_token(certification):
+async def test_reading_the_catalogue_needs_a_token(certification, problem):
     problem(await certification.get("/v1/standards"), 401)
     problem(await certification.get("/v1/standards", headers={"Authorization": "Bearer not-a-jwt"}), 401)
     problem(await certification.get("/v1/standards/MINKA-ASM/1.0"), 401)
 
 
-async def test_text_the_database_cannot_store_is_refused(certification, admin_headers):
+async def test_text_the_database_cannot_store_is_refused(certification, ok, problem, admin_headers):
     """PostgreSQL cannot store NUL in text; a control character is never part of a title or an indicator."""
     title = standard(unique_code(), title="Standard\x00")
     text = standard(unique_code())
@@ -228,7 +223,7 @@ async def test_text_the_database_cannot_store_is_refused(certification, admin_he
     assert ok(await publish(certification, admin_headers, multiline), 201)["document"]["description"].count("\n") == 1
 
 
-async def test_looking_up_a_malformed_code_is_refused_not_a_server_error(certification, admin_headers):
+async def test_looking_up_a_malformed_code_is_refused_not_a_server_error(certification, problem, admin_headers):
     problem(await certification.get("/v1/standards/A%00B/1.0", headers=admin_headers), 422)
     problem(await certification.get("/v1/standards/MINKA-ASM/1.0%00", headers=admin_headers), 422)
     problem(await certification.get("/v1/standards", params={"code": "A\x00B"}, headers=admin_headers), 422)

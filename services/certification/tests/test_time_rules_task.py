@@ -5,31 +5,8 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-import httpx
-
 from minka_certification.app import _apply_time_rules_periodically
 from minka_certification.certifications.models import Certification
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-def met_results(documents: list[dict], audit: dict, sites: list[dict]) -> list[dict]:
-    results = []
-    for document in documents:
-        for principle in document["principles"]:
-            for criterion in principle["criteria"]:
-                for indicator in criterion["indicators"]:
-                    result = {"indicator": indicator["code"], "outcome": "met"}
-                    if indicator["scope"] == "member":
-                        results += [{**result, "member_id": member} for member in audit["sample"]]
-                    elif indicator["scope"] == "site":
-                        results += [{**result, "site_id": site["id"]} for site in sites]
-                    else:
-                        results.append(result)
-    return results
 
 
 async def stored_status(app, certification_id: str) -> str:
@@ -38,18 +15,12 @@ async def stored_status(app, certification_id: str) -> str:
 
 
 async def test_the_periodic_task_applies_deadlines_without_any_read(
-    certification, certification_app, example_standards, make_group, clock
+    certification, flows, ok, certification_app, example_standards, make_group, clock
 ):
     group = await make_group("Cooperativa Sin Lectores", members=6, near_forest_members=1)
-    opened = ok(await certification.post("/v1/certifications", json=group.certification_body(),
-                                         headers=group.certifier), 201)
-    path = f"/v1/certifications/{opened['id']}"
-    audit = ok(await certification.post(f"{path}/audits", json={"kind": "initial"}, headers=group.certifier), 201)
-    sites = [group.near_site, *group.far_sites]
-    ok(await certification.post(f"/v1/audits/{audit['id']}/results", headers=group.certifier,
-                                json=met_results(example_standards, audit, sites)), 201)
-    assert ok(await certification.post(f"/v1/audits/{audit['id']}/close", headers=group.certifier))["tier"] == "leading"
-    ok(await certification.post(f"{path}/decision", json={"decision": "certify"}, headers=group.certifier))
+    opened, path = await flows.open(group)
+    assert (await flows.audit_and_close(group, path, unmet_levels=()))["tier"] == "leading"
+    await flows.decide(group, path, "certify")
     ok(await certification.post(f"{path}/findings", json={"indicator": "P2.1.1", "severity": "major"},
                                 headers=group.certifier), 201)
     clock.advance(days=91)
