@@ -70,3 +70,20 @@ def _is_version_table(diff: tuple, version_table: str) -> bool:
 
 def head_revision(script_location: Path) -> str | None:
     return ScriptDirectory(str(script_location)).get_current_head()
+
+
+async def drift_after_upgrade(
+    script_location: Path, database_url: str, metadata: MetaData, version_table: str
+) -> tuple[list[tuple], set[str]]:
+    """Migrates a database to head, then compares it with the models: (drift, the table names present)."""
+    from minka_common.db import create_engine_for
+
+    await upgrade_to_head_async(script_location, database_url)
+    engine = create_engine_for(database_url)
+    try:
+        async with engine.connect() as connection:
+            drift = await connection.run_sync(schema_drift, metadata, version_table)
+            tables = await connection.run_sync(lambda sync: set(sync.dialect.get_table_names(sync)))
+    finally:
+        await engine.dispose()
+    return drift, tables
