@@ -30,7 +30,7 @@ test: .venv/.synced
 lint: .venv/.synced
 	$(UV) run --frozen --no-sync ruff check .
 
-SERVICES := registry certification
+SERVICES := registry certification traceability
 
 check-migrations: .venv/.synced
 	@for service in $(SERVICES); do \

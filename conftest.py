@@ -17,9 +17,14 @@ from minka_common.ids import utcnow
 from minka_common.testing import fresh_database_url
 from minka_registry.app import create_app as create_registry_app
 from minka_registry.settings import RegistrySettings
+from minka_traceability.app import create_app as create_traceability_app
+from minka_traceability.settings import TraceabilitySettings
+
+pytest_plugins = ["certification_support"]
 
 BOOTSTRAP_CLIENT = ("test-admin", "test-admin-secret-0123456789")
 CERTIFICATION_CLIENT = ("test-certification", "test-certification-secret-0123456789")
+TRACEABILITY_CLIENT = ("test-traceability", "test-traceability-secret-0123456789")
 
 
 @pytest.fixture(scope="session")
@@ -34,7 +39,7 @@ async def registry_app(data_dir) -> AsyncIterator[FastAPI]:
         database_url=await fresh_database_url("registry", data_dir),
         bootstrap_client_id=BOOTSTRAP_CLIENT[0],
         bootstrap_client_secret=BOOTSTRAP_CLIENT[1],
-        service_clients={CERTIFICATION_CLIENT[0]: CERTIFICATION_CLIENT[1]},
+        service_clients=dict([CERTIFICATION_CLIENT, TRACEABILITY_CLIENT]),
     )
     app = create_registry_app(settings)
     async with LifespanManager(app):
@@ -117,6 +122,33 @@ async def certification(certification_app: FastAPI) -> AsyncIterator[httpx.Async
         yield client
 
 
+@pytest.fixture(scope="session")
+async def traceability_app(data_dir, registry_app: FastAPI, certification_app: FastAPI) -> AsyncIterator[FastAPI]:
+    """The traceability service, calling the registry and certification in-process."""
+    settings = TraceabilitySettings(
+        data_dir=data_dir,
+        database_url=await fresh_database_url("traceability", data_dir),
+        registry_url="http://registry.test",
+        certification_url="http://certification.test",
+        service_client_id=TRACEABILITY_CLIENT[0],
+        service_client_secret=TRACEABILITY_CLIENT[1],
+        claim_recheck_interval_seconds=0,
+    )
+    app = create_traceability_app(
+        settings, registry_app=registry_app, certification_app=certification_app,
+        key_set=InProcessKeySet(registry_app.state.signing_keys.public_key_set),
+    )
+    async with LifespanManager(app):
+        yield app
+
+
+@pytest.fixture(scope="session")
+async def traceability(traceability_app: FastAPI) -> AsyncIterator[httpx.AsyncClient]:
+    transport = httpx.ASGITransport(app=traceability_app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://traceability.test") as client:
+        yield client
+
+
 class MovableClock:
     """A clock that tests move forward; the certification service reads it instead of the system time."""
 
@@ -131,8 +163,14 @@ class MovableClock:
 
 
 @pytest.fixture
-def clock(certification_app: FastAPI) -> Iterator[MovableClock]:
+def clock(request: pytest.FixtureRequest, certification_app: FastAPI) -> Iterator[MovableClock]:
+    """Moves the certification service's clock, and traceability's when the test uses that service too."""
+    apps = [certification_app]
+    if "traceability_app" in request.fixturenames:
+        apps.append(request.getfixturevalue("traceability_app"))
     test_clock = MovableClock()
-    certification_app.state.clock = test_clock
+    for app in apps:
+        app.state.clock = test_clock
     yield test_clock
-    certification_app.state.clock = utcnow
+    for app in apps:
+        app.state.clock = utcnow

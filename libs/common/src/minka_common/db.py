@@ -8,11 +8,12 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 from fastapi import Request
-from sqlalchemy import DateTime, event, text
+from sqlalchemy import DateTime, Numeric, String, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
@@ -116,3 +117,29 @@ async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
     database: Database = request.app.state.database
     async with database.session() as session:
         yield session
+
+
+class ExactDecimalColumn(TypeDecorator[Decimal]):
+    """An exact decimal on every database: NUMERIC on PostgreSQL, text on SQLite (whose NUMERIC is a float)."""
+
+    impl = Numeric(38, 16)
+    cache_ok = True
+
+    def __init__(self, precision: int = 38, scale: int = 16) -> None:
+        super().__init__()
+        self.precision, self.scale = precision, scale
+        self.impl = Numeric(precision, scale, asdecimal=True)
+
+    def load_dialect_impl(self, dialect: Any) -> Any:
+        if dialect.name == "sqlite":
+            return dialect.type_descriptor(String(self.precision + 2))
+        return dialect.type_descriptor(Numeric(self.precision, self.scale, asdecimal=True))
+
+    def process_bind_param(self, value: Decimal | None, dialect: Any) -> Any:
+        if value is None:
+            return None
+        quantized = Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+        return format(quantized, "f") if dialect.name == "sqlite" else quantized
+
+    def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:
+        return None if value is None else Decimal(value)

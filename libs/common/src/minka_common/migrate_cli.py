@@ -18,7 +18,7 @@ from alembic import command
 from minka_common.db import create_engine_for
 from minka_common.migrations import alembic_config, schema_drift, upgrade_to_head
 
-SERVICES = {"registry": "minka_registry", "certification": "minka_certification"}
+SERVICES = {"registry": "minka_registry", "certification": "minka_certification", "traceability": "minka_traceability"}
 
 
 def _service(name: str):

@@ -1,0 +1,107 @@
+"""Masses as exact decimals: entered in g, kg, t or troy ounces, stored and shown in kilograms.
+
+A mass is never a float. Conversions are exact (a troy ounce is 31.1034768 g by
+definition); a value more precise than the stored scale is refused rather than
+rounded, so what was weighed is what is recorded.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal, InvalidOperation, localcontext
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
+
+MASS_SCALE = 16
+"""Decimal places of kilograms kept: 1e-16 kg, so six decimals of a troy ounce are still exact."""
+MASS_PRECISION = 38
+QUANTUM = Decimal(1).scaleb(-MASS_SCALE)
+MAX_MASS_KG = Decimal(10) ** (MASS_PRECISION - MASS_SCALE) - QUANTUM
+
+
+class MassUnit(StrEnum):
+    g = "g"
+    kg = "kg"
+    t = "t"
+    oz_t = "oz_t"
+
+
+KILOGRAMS_PER_UNIT = {
+    MassUnit.g: Decimal("0.001"),
+    MassUnit.kg: Decimal(1),
+    MassUnit.t: Decimal(1000),
+    MassUnit.oz_t: Decimal("0.0311034768"),
+}
+
+
+def _exact_decimal(value: object) -> object:
+    """Accepts decimal strings and integers; refuses floats, whose binary value is not what was typed."""
+    if isinstance(value, bool) or isinstance(value, float):
+        raise ValueError("give the value as a decimal string, e.g. \"12.5\"")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, str):
+        try:
+            parsed = Decimal(value.strip())
+        except InvalidOperation:
+            raise ValueError(f"{value!r} is not a decimal number") from None
+        if not parsed.is_finite():
+            raise ValueError("must be a finite number")
+        return parsed
+    return value
+
+
+ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal)]
+
+
+def to_kg(value: Decimal, unit: MassUnit) -> Decimal:
+    """The exact mass in kilograms; ValueError when it cannot be stored exactly."""
+    with localcontext() as context:
+        context.prec = 80
+        kilograms = value * KILOGRAMS_PER_UNIT[unit]
+        if kilograms != kilograms.quantize(QUANTUM):
+            raise ValueError(f"more precise than the {format(QUANTUM, 'f')} kg that is recorded")
+        if abs(kilograms) > MAX_MASS_KG:
+            raise ValueError(f"larger than the {MAX_MASS_KG.to_integral_value()} kg that can be recorded")
+        return kilograms.quantize(QUANTUM)
+
+
+def format_kg(kilograms: Decimal) -> str:
+    """A decimal string without trailing zeros or exponent: ``Decimal('12.5000')`` → ``"12.5"``."""
+    normalised = kilograms.normalize()
+    return format(normalised if normalised != 0 else Decimal(0), "f")
+
+
+class Mass(BaseModel):
+    """A mass as entered: ``{"value": "12.5", "unit": "g"}``; ``kg`` is its exact value in kilograms."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    value: ExactDecimal = Field(description="a decimal string (or integer); floats are refused")
+    unit: MassUnit
+
+    @field_validator("value")
+    @classmethod
+    def _not_negative(cls, value: Decimal) -> Decimal:
+        if value < 0:
+            raise ValueError("a mass cannot be negative")
+        return value
+
+    @model_validator(mode="after")
+    def _storable(self) -> Mass:
+        to_kg(self.value, self.unit)
+        return self
+
+    @property
+    def kg(self) -> Decimal:
+        return to_kg(self.value, self.unit)
+
+
+class PositiveMass(Mass):
+    @field_validator("value")
+    @classmethod
+    def _positive(cls, value: Decimal) -> Decimal:
+        if value <= 0:
+            raise ValueError("must be more than zero")
+        return value

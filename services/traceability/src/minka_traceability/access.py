@@ -1,0 +1,61 @@
+"""Who may read and act on a lot.
+
+Reading: admin, authority and service read everything; a coop manager or a buyer
+(trader, refiner) reads the lots its organisation holds or held and their upstream
+(``graph.is_visible_to``); a lot the caller may not read is reported as missing.
+Acting: only the current custodian splits, merges, transforms or dispatches, and
+only the named receiver receives; admin included, nobody acts for another
+organisation.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Annotated
+
+from fastapi import Depends
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from minka_common.auth import Principal, Role, require_roles
+from minka_common.errors import Forbidden, NotFound
+from minka_traceability.graph import is_visible_to
+from minka_traceability.lots.models import Lot
+
+ORGANIZATION_READERS = frozenset({Role.coop_manager, Role.buyer})
+
+Reader = Annotated[
+    Principal, Depends(require_roles(Role.admin, Role.authority, Role.service, Role.coop_manager, Role.buyer))
+]
+Custodian = Annotated[Principal, Depends(require_roles(Role.coop_manager, Role.buyer))]
+"""Roles that hold lots for their organisation."""
+Producer = Annotated[Principal, Depends(require_roles(Role.coop_manager))]
+"""Origin lots are created by the cooperative that owns the site."""
+
+
+def acting_organization(principal: Principal) -> uuid.UUID:
+    if principal.organization_id is None:
+        raise Forbidden("this account is not bound to an organisation")
+    return principal.organization_id
+
+
+async def may_read(session: AsyncSession, principal: Principal, lot_id: uuid.UUID) -> bool:
+    if principal.is_unscoped:
+        return True
+    if principal.organization_id is None:
+        return False
+    return await is_visible_to(session, lot_id, principal.organization_id)
+
+
+async def readable_lot(session: AsyncSession, principal: Principal, lot_id: uuid.UUID) -> Lot:
+    lot = await session.get(Lot, lot_id)
+    if lot is None or not await may_read(session, principal, lot_id):
+        raise NotFound("lot not found")
+    return lot
+
+
+async def custodied_lot(session: AsyncSession, principal: Principal, lot_id: uuid.UUID) -> Lot:
+    """A lot the caller's organisation holds now; one it may only read is a 403, one it may not read a 404."""
+    lot = await readable_lot(session, principal, lot_id)
+    if lot.custodian_id != acting_organization(principal):
+        raise Forbidden("only the lot's current custodian may do this")
+    return lot

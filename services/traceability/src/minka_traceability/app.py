@@ -1,0 +1,110 @@
+"""The traceability service: lots, custody events, mass balance, claims, provenance, red flags and EPCIS 2.0."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from pathlib import Path
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp
+
+from minka_common.app import create_service_app
+from minka_common.auth import KeySetSource, RemoteKeySet, TokenVerifier
+from minka_common.certification_client import CertificationClient
+from minka_common.clients import ClientCredentialsTokens, http_client
+from minka_common.db import Database
+from minka_common.ids import utcnow
+from minka_common.registry_client import RegistryClient
+from minka_traceability import provenance
+from minka_traceability.database import idempotency_keys
+from minka_traceability.epcis import routes as epcis_routes
+from minka_traceability.epcis.validation import EpcisValidator, load_validator
+from minka_traceability.lots import routes as lot_routes
+from minka_traceability.red_flags import routes as red_flag_routes
+from minka_traceability.red_flags.service import recheck_claims
+from minka_traceability.settings import TraceabilitySettings
+from minka_traceability.transfers import routes as transfer_routes
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+logger = logging.getLogger("minka.traceability")
+
+
+def create_app(
+    settings: TraceabilitySettings | None = None,
+    *,
+    registry_app: ASGIApp | None = None,
+    certification_app: ASGIApp | None = None,
+    key_set: KeySetSource | None = None,
+) -> FastAPI:
+    """``registry_app``, ``certification_app`` and ``key_set`` let the all-in-one process reach the other
+    services in-process; otherwise they are called at their URLs and the JWKS is fetched over HTTP."""
+    settings = settings or TraceabilitySettings()
+    database = Database(settings.resolved_database_url(), settings.database_echo)
+    registry_http = http_client(settings.registry_url, settings.http_timeout_seconds, app=registry_app)
+    certification_http = http_client(settings.certification_url, settings.http_timeout_seconds, app=certification_app)
+    tokens = None
+    if settings.service_client_id and settings.service_client_secret:
+        tokens = ClientCredentialsTokens(registry_http, "/v1/oauth/token", settings.service_client_id,
+                                         settings.service_client_secret)
+    jwks_url = settings.auth_jwks_url or f"{settings.registry_url.rstrip('/')}/.well-known/jwks.json"
+    verifier = TokenVerifier(key_set or RemoteKeySet(jwks_url, registry_http), settings.auth_issuer,
+                             settings.auth_audience)
+
+    async def start_recheck(app: FastAPI) -> None:
+        if settings.claim_recheck_interval_seconds > 0:
+            app.state.recheck_task = asyncio.create_task(_recheck_periodically(app))
+
+    async def stop(app: FastAPI) -> None:
+        task = getattr(app.state, "recheck_task", None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        await registry_http.aclose()
+        await certification_http.aclose()
+
+    app = create_service_app(
+        name="traceability",
+        title="Minka traceability",
+        description="Lots from origin to refinery: custody events, mass balance, claims, provenance, "
+        "red flags and EPCIS 2.0.",
+        database=database,
+        idempotency_table=idempotency_keys,
+        token_verifier=verifier,
+        routers=[lot_routes.router, transfer_routes.router, provenance.router, red_flag_routes.router,
+                 epcis_routes.router],
+        migrations=MIGRATIONS if settings.migrate_on_start else None,
+        on_startup=[start_recheck],
+        on_shutdown=[stop],
+    )
+    app.state.settings = settings
+    app.state.clock = utcnow
+    app.state.registry = RegistryClient(registry_http, tokens)
+    app.state.certification = CertificationClient(certification_http, tokens)
+    app.state.epcis_validator = _validator(settings)
+    return app
+
+
+def _validator(settings: TraceabilitySettings) -> EpcisValidator | None:
+    try:
+        return load_validator(settings.epcis_schema_path)
+    except OSError:
+        logger.warning("no EPCIS schema at %s: EPCIS export and capture answer 503", settings.epcis_schema_path)
+        return None
+
+
+async def _recheck_periodically(app: FastAPI) -> None:
+    """Suspensions recorded late are caught here; the loop survives a dependency or database hiccup."""
+    settings: TraceabilitySettings = app.state.settings
+    while True:
+        await asyncio.sleep(settings.claim_recheck_interval_seconds)
+        try:
+            async with app.state.database.session() as session:
+                raised = await recheck_claims(session, app.state.certification, app.state.clock().date(),
+                                              settings.claim_recheck_days)
+            if raised:
+                logger.warning("claim recheck raised %d red flag(s)", len(raised))
+        except Exception:
+            logger.exception("claim recheck failed")

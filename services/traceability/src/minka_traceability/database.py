@@ -1,0 +1,16 @@
+"""The traceability service's own metadata: every table is declared on ``TraceabilityModel``."""
+
+from typing import Annotated
+
+from fastapi import Depends
+from sqlmodel.ext.asyncio.session import AsyncSession
+
+from minka_common.db import db_session, service_base
+from minka_common.idempotency import idempotency_table
+
+TraceabilityModel = service_base("traceability")
+metadata = TraceabilityModel.metadata
+idempotency_keys = idempotency_table(metadata)
+
+Session = Annotated[AsyncSession, Depends(db_session)]
+VERSION_TABLE = "alembic_version_traceability"
