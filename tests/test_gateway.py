@@ -17,6 +17,10 @@ async def gateway(tmp_path_factory, monkeypatch_module) -> AsyncIterator[httpx.A
     monkeypatch_module.setenv(
         "MINKA_CERTIFICATION_DATABASE_URL", await fresh_database_url("gateway_certification", data_dir)
     )
+    monkeypatch_module.setenv(
+        "MINKA_TRACEABILITY_DATABASE_URL", await fresh_database_url("gateway_traceability", data_dir)
+    )
+    monkeypatch_module.setenv("MINKA_TRACEABILITY_CLAIM_RECHECK_INTERVAL_SECONDS", "0")
     monkeypatch_module.setenv("MINKA_BOOTSTRAP_CLIENT_ID", "gateway-admin")
     monkeypatch_module.setenv("MINKA_BOOTSTRAP_CLIENT_SECRET", "gateway-admin-secret")
     from minka_gateway.app import create_app
@@ -116,7 +120,7 @@ async def test_certification_is_served_with_the_example_standards_loaded(gateway
     assert docs.status_code == 200 and "/certification/openapi.json" in docs.text
     assert (await gateway.get("/certification/readyz")).json() == {"status": "ready"}
     index = (await gateway.get("/")).json()
-    assert set(index["services"]) == {"registry", "certification"}
+    assert set(index["services"]) == {"registry", "certification", "traceability"}
     standards = (await gateway.get("/certification/v1/standards", headers=await admin(gateway))).json()["items"]
     assert {(s["code"], s["version"]) for s in standards} >= {("MINKA-ASM", "1.0"), ("FOREST-SMART", "1.0")}
 
@@ -141,3 +145,31 @@ async def test_certification_asks_the_registry_in_process_with_a_service_token(g
     public = await gateway.get("/certification/v1/status", params={"cooperative_id": cooperative["id"]})
     assert public.status_code == 200
     assert public.json()["covered"] is False and public.json()["certification_status"] == "audit_scheduled"
+
+
+async def test_a_lot_goes_from_cooperative_to_buyer_through_the_gateway(gateway: httpx.AsyncClient):
+    """Creating a lot makes traceability ask the registry (site, cooperative) and certification (status) in-process."""
+    docs = await gateway.get("/traceability/docs")
+    assert docs.status_code == 200 and "/traceability/openapi.json" in docs.text
+    assert (await gateway.get("/traceability/readyz")).json() == {"status": "ready"}
+    headers = await admin(gateway)
+    cooperative = (await gateway.post("/registry/v1/organizations", json={"kind": "cooperative", "name": "Coop with lots", "country": "BO"}, headers=headers)).json()
+    buyer = (await gateway.post("/registry/v1/organizations", json={"kind": "buyer", "name": "Buyer of lots", "country": "CH"}, headers=headers)).json()
+    manager = await _client_headers(gateway, headers, "coop_manager", cooperative["id"])
+    buyer_headers = await _client_headers(gateway, headers, "buyer", buyer["id"])
+    site = (await gateway.post("/registry/v1/sites", json={"cooperative_id": cooperative["id"], "name": "Río Kaka", "geometry": {"type": "Point", "coordinates": [-110.0, 10.0]}, "minerals": ["gold"], "method": "alluvial"}, headers=manager)).json()
+
+    created = await gateway.post("/traceability/v1/lots", json={"site_id": site["id"], "commodity": "gold", "form": "ore", "mass": {"value": "250", "unit": "g"}, "produced_on": "2026-11-01"}, headers=manager | {"Idempotency-Key": "lot-1"})
+    assert created.status_code == 201, created.text
+    lot = created.json()
+    assert lot["mass_kg"] == "0.25" and lot["claims"]["certified"] is False
+    assert lot["origin"]["coverage"]["reason"] == "no certification in force on that date"
+
+    transfer = await gateway.post(f"/traceability/v1/lots/{lot['id']}/dispatch", json={"to_organization_id": buyer["id"]}, headers=manager)
+    assert transfer.status_code == 201, transfer.text
+    received = await gateway.post(f"/traceability/v1/transfers/{transfer.json()['id']}/receive", json={}, headers=buyer_headers)
+    assert received.status_code == 200, received.text
+    provenance = (await gateway.get(f"/traceability/v1/lots/{lot['id']}/provenance", headers=buyer_headers)).json()
+    assert [origin["site_id"] for origin in provenance["origins"]] == [site["id"]]
+    epcis = await gateway.get(f"/traceability/v1/lots/{lot['id']}/epcis", headers=buyer_headers)
+    assert epcis.status_code == 200 and epcis.headers["content-type"].startswith("application/ld+json")

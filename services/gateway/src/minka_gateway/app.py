@@ -10,45 +10,66 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from typing import TypeVar
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from pydantic_settings import BaseSettings
 
 from minka_certification.app import create_app as create_certification_app
 from minka_certification.settings import CertificationSettings
 from minka_common.auth import InProcessKeySet
 from minka_registry.app import create_app as create_registry_app
 from minka_registry.settings import RegistrySettings
+from minka_traceability.app import create_app as create_traceability_app
+from minka_traceability.settings import TraceabilitySettings
+
+SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
 IN_PROCESS_REGISTRY_URL = "http://registry.in-process"
+IN_PROCESS_CERTIFICATION_URL = "http://certification.in-process"
 CERTIFICATION_CLIENT_ID = "minka-certification"
+TRACEABILITY_CLIENT_ID = "minka-traceability"
+
+
+def _in_process_client(settings: SettingsT, client_id: str, **urls: str) -> SettingsT:
+    return settings.model_copy(update={**urls, "service_client_id": client_id,
+                                       "service_client_secret": secrets.token_urlsafe(32)})
 
 
 def create_services(
-    registry_settings: RegistrySettings, certification_settings: CertificationSettings
+    registry_settings: RegistrySettings,
+    certification_settings: CertificationSettings,
+    traceability_settings: TraceabilitySettings,
 ) -> dict[str, FastAPI]:
-    """The services wired to each other in-process; the registry comes first, as the others depend on it."""
-    certification_settings = certification_settings.model_copy(update={
-        "registry_url": IN_PROCESS_REGISTRY_URL,
-        "service_client_id": CERTIFICATION_CLIENT_ID,
-        "service_client_secret": secrets.token_urlsafe(32),
-    })
+    """The services wired to each other in-process; the registry comes first, as the others depend on it,
+    then certification, which traceability asks about producers."""
+    certification_settings = _in_process_client(certification_settings, CERTIFICATION_CLIENT_ID,
+                                                 registry_url=IN_PROCESS_REGISTRY_URL)
+    traceability_settings = _in_process_client(traceability_settings, TRACEABILITY_CLIENT_ID,
+                                               registry_url=IN_PROCESS_REGISTRY_URL,
+                                               certification_url=IN_PROCESS_CERTIFICATION_URL)
     registry_settings = registry_settings.model_copy(update={"service_clients": {
         **registry_settings.service_clients,
         CERTIFICATION_CLIENT_ID: certification_settings.service_client_secret,
+        TRACEABILITY_CLIENT_ID: traceability_settings.service_client_secret,
     }})
     registry = create_registry_app(registry_settings)
-    certification = create_certification_app(
-        certification_settings, registry_app=registry,
-        key_set=InProcessKeySet(registry.state.signing_keys.public_key_set),
-    )
-    return {"registry": registry, "certification": certification}
+    keys = InProcessKeySet(registry.state.signing_keys.public_key_set)
+    certification = create_certification_app(certification_settings, registry_app=registry, key_set=keys)
+    traceability = create_traceability_app(traceability_settings, registry_app=registry,
+                                           certification_app=certification, key_set=keys)
+    return {"registry": registry, "certification": certification, "traceability": traceability}
 
 
 def create_app(
-    registry_settings: RegistrySettings | None = None, certification_settings: CertificationSettings | None = None
+    registry_settings: RegistrySettings | None = None,
+    certification_settings: CertificationSettings | None = None,
+    traceability_settings: TraceabilitySettings | None = None,
 ) -> FastAPI:
-    services = create_services(registry_settings or RegistrySettings(), certification_settings or CertificationSettings())
+    services = create_services(registry_settings or RegistrySettings(),
+                               certification_settings or CertificationSettings(),
+                               traceability_settings or TraceabilitySettings())
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
