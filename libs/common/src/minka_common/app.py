@@ -4,17 +4,22 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
+import httpx
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Table
+from starlette.types import ASGIApp
 
-from minka_common.auth import TokenVerifier
+from minka_common.auth import KeySetSource, RemoteKeySet, TokenVerifier
+from minka_common.clients import ClientCredentialsTokens, http_client
 from minka_common.db import Database
 from minka_common.errors import Problem, install_problem_handlers
 from minka_common.idempotency import IdempotencyStore
 from minka_common.migrations import upgrade_to_head_async
 from minka_common.observability import MetricsMiddleware, health_router
+from minka_common.settings import ServiceSettings
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 
@@ -63,3 +68,29 @@ def create_service_app(
     for router in routers:
         app.include_router(router)
     return app
+
+
+@dataclass(frozen=True)
+class RegistryConnection:
+    """How a service that is not the registry reaches it: an HTTP client, its service token, and the
+    verifier of its callers' tokens (keys from the registry's JWKS, or in-process)."""
+
+    http: httpx.AsyncClient
+    tokens: ClientCredentialsTokens | None
+    verifier: TokenVerifier
+
+
+def connect_to_registry(
+    settings: ServiceSettings,
+    registry_url: str,
+    client_id: str | None,
+    client_secret: str | None,
+    registry_app: ASGIApp | None = None,
+    key_set: KeySetSource | None = None,
+) -> RegistryConnection:
+    http = http_client(registry_url, settings.http_timeout_seconds, app=registry_app)
+    tokens = ClientCredentialsTokens(http, "/v1/oauth/token", client_id, client_secret) if client_id and client_secret \
+        else None
+    jwks_url = settings.auth_jwks_url or f"{registry_url.rstrip('/')}/.well-known/jwks.json"
+    keys = key_set or RemoteKeySet(jwks_url, http)
+    return RegistryConnection(http, tokens, TokenVerifier(keys, settings.auth_issuer, settings.auth_audience))

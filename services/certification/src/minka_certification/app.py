@@ -21,9 +21,8 @@ from minka_certification.settings import CertificationSettings
 from minka_certification.standards import routes as standard_routes
 from minka_certification.standards.service import publish_examples
 from minka_certification.status import routes as status_routes
-from minka_common.app import create_service_app
-from minka_common.auth import KeySetSource, RemoteKeySet, TokenVerifier
-from minka_common.clients import ClientCredentialsTokens, http_client
+from minka_common.app import connect_to_registry, create_service_app
+from minka_common.auth import KeySetSource
 from minka_common.db import Database
 from minka_common.ids import utcnow
 from minka_common.registry_client import RegistryClient
@@ -42,14 +41,8 @@ def create_app(
     otherwise the registry is called at ``registry_url`` and its JWKS fetched over HTTP."""
     settings = settings or CertificationSettings()
     database = Database(settings.resolved_database_url(), settings.database_echo)
-    registry_http = http_client(settings.registry_url, settings.http_timeout_seconds, app=registry_app)
-    tokens = None
-    if settings.service_client_id and settings.service_client_secret:
-        tokens = ClientCredentialsTokens(registry_http, "/v1/oauth/token", settings.service_client_id,
-                                         settings.service_client_secret)
-    jwks_url = settings.auth_jwks_url or f"{settings.registry_url.rstrip('/')}/.well-known/jwks.json"
-    keys = key_set or RemoteKeySet(jwks_url, registry_http)
-    verifier = TokenVerifier(keys, settings.auth_issuer, settings.auth_audience)
+    registry = connect_to_registry(settings, settings.registry_url, settings.service_client_id,
+                                   settings.service_client_secret, registry_app, key_set)
 
     async def load_examples(app: FastAPI) -> None:
         if settings.load_example_standards:
@@ -68,7 +61,7 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await registry_http.aclose()
+        await registry.http.aclose()
 
     app = create_service_app(
         name="certification",
@@ -77,7 +70,7 @@ def create_app(
         "improvement plans, certificates and the coverage status traceability asks for.",
         database=database,
         idempotency_table=idempotency_keys,
-        token_verifier=verifier,
+        token_verifier=registry.verifier,
         routers=[
             standard_routes.router,
             certification_routes.router,
@@ -94,7 +87,7 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = utcnow
-    app.state.registry = RegistryClient(registry_http, tokens)
+    app.state.registry = RegistryClient(registry.http, registry.tokens)
     return app
 
 

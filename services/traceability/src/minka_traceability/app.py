@@ -10,10 +10,10 @@ from pathlib import Path
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from minka_common.app import create_service_app
-from minka_common.auth import KeySetSource, RemoteKeySet, TokenVerifier
+from minka_common.app import connect_to_registry, create_service_app
+from minka_common.auth import KeySetSource
 from minka_common.certification_client import CertificationClient
-from minka_common.clients import ClientCredentialsTokens, http_client
+from minka_common.clients import http_client
 from minka_common.db import Database
 from minka_common.ids import utcnow
 from minka_common.registry_client import RegistryClient
@@ -42,15 +42,9 @@ def create_app(
     services in-process; otherwise they are called at their URLs and the JWKS is fetched over HTTP."""
     settings = settings or TraceabilitySettings()
     database = Database(settings.resolved_database_url(), settings.database_echo)
-    registry_http = http_client(settings.registry_url, settings.http_timeout_seconds, app=registry_app)
+    registry = connect_to_registry(settings, settings.registry_url, settings.service_client_id,
+                                   settings.service_client_secret, registry_app, key_set)
     certification_http = http_client(settings.certification_url, settings.http_timeout_seconds, app=certification_app)
-    tokens = None
-    if settings.service_client_id and settings.service_client_secret:
-        tokens = ClientCredentialsTokens(registry_http, "/v1/oauth/token", settings.service_client_id,
-                                         settings.service_client_secret)
-    jwks_url = settings.auth_jwks_url or f"{settings.registry_url.rstrip('/')}/.well-known/jwks.json"
-    verifier = TokenVerifier(key_set or RemoteKeySet(jwks_url, registry_http), settings.auth_issuer,
-                             settings.auth_audience)
 
     async def start_recheck(app: FastAPI) -> None:
         if settings.claim_recheck_interval_seconds > 0:
@@ -62,7 +56,7 @@ def create_app(
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        await registry_http.aclose()
+        await registry.http.aclose()
         await certification_http.aclose()
 
     app = create_service_app(
@@ -72,7 +66,7 @@ def create_app(
         "red flags and EPCIS 2.0.",
         database=database,
         idempotency_table=idempotency_keys,
-        token_verifier=verifier,
+        token_verifier=registry.verifier,
         routers=[lot_routes.router, transfer_routes.router, provenance.router, red_flag_routes.router,
                  epcis_routes.router],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
@@ -81,8 +75,8 @@ def create_app(
     )
     app.state.settings = settings
     app.state.clock = utcnow
-    app.state.registry = RegistryClient(registry_http, tokens)
-    app.state.certification = CertificationClient(certification_http, tokens)
+    app.state.registry = RegistryClient(registry.http, registry.tokens)
+    app.state.certification = CertificationClient(certification_http, registry.tokens)
     app.state.epcis_validator = _validator(settings)
     return app
 

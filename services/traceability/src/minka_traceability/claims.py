@@ -113,29 +113,8 @@ def _shared_standards(portions: Sequence[Portion]) -> frozenset[StandardRef]:
     return frozenset.intersection(*standards) if standards else frozenset()
 
 
-def merged_segregated(inputs: Sequence[Portion]) -> Claims:
-    """A segregated merge keeps only what every input claims, at the lowest tier: one uncertified input
-    (or none in common among their standards) and the whole lot is uncertified."""
-    mercury_free = all(portion.claims.mercury_free for portion in inputs)
-    total = sum((portion.mass_kg for portion in inputs), Decimal(0))
-    wholly_certified = all(p.claims.certified_kg == p.mass_kg and p.claims.certified for p in inputs)
-    standards = _shared_standards(inputs)
-    if not wholly_certified or not standards:
-        return Claims(mercury_free=mercury_free)
-    return Claims(
-        tier=_lowest_tier([portion.claims.tier for portion in inputs]),
-        standards=standards,
-        forest_smart=all(portion.claims.forest_smart for portion in inputs),
-        mercury_free=mercury_free,
-        certified_kg=total,
-    )
-
-
-def merged_mass_balance(inputs: Sequence[Portion]) -> Claims:
-    """A mass-balance merge carries the certified mass of its inputs as a share of the whole; the claim it
-    supports is what every certified contribution has in common, at the lowest of their tiers."""
-    mercury_free = all(portion.claims.mercury_free for portion in inputs)
-    contributions = [portion for portion in inputs if portion.claims.certified]
+def _combined(contributions: Sequence[Portion], mercury_free: bool, certified_kg: Decimal) -> Claims:
+    """The claim that certified contributions support together: what all of them have, at the lowest tier."""
     standards = _shared_standards(contributions)
     if not contributions or not standards:
         return Claims(mercury_free=mercury_free)
@@ -144,8 +123,25 @@ def merged_mass_balance(inputs: Sequence[Portion]) -> Claims:
         standards=standards,
         forest_smart=all(portion.claims.forest_smart for portion in contributions),
         mercury_free=mercury_free,
-        certified_kg=sum((portion.claims.certified_kg for portion in contributions), Decimal(0)),
+        certified_kg=certified_kg,
     )
+
+
+def merged_segregated(inputs: Sequence[Portion]) -> Claims:
+    """A segregated merge keeps only what every input claims, at the lowest tier: one uncertified input
+    (or none in common among their standards) and the whole lot is uncertified."""
+    mercury_free = all(portion.claims.mercury_free for portion in inputs)
+    if not all(portion.claims.certified and portion.claims.certified_kg == portion.mass_kg for portion in inputs):
+        return Claims(mercury_free=mercury_free)
+    return _combined(inputs, mercury_free, sum((portion.mass_kg for portion in inputs), Decimal(0)))
+
+
+def merged_mass_balance(inputs: Sequence[Portion]) -> Claims:
+    """A mass-balance merge carries the certified mass of its inputs as a share of the whole; the claim it
+    supports is what every certified contribution has in common, at the lowest of their tiers."""
+    contributions = [portion for portion in inputs if portion.claims.certified]
+    certified_kg = sum((portion.claims.certified_kg for portion in contributions), Decimal(0))
+    return _combined(contributions, all(portion.claims.mercury_free for portion in inputs), certified_kg)
 
 
 def certified_share(claims: Claims, mass_kg: Decimal) -> Decimal:
