@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from pathlib import Path
 from typing import Any
 
@@ -138,7 +138,9 @@ class ExactDecimalColumn(TypeDecorator[Decimal]):
     def process_bind_param(self, value: Decimal | None, dialect: Any) -> Any:
         if value is None:
             return None
-        quantized = Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
+        with localcontext() as context:
+            context.prec = self.precision  # a value that does not fit is refused, not rounded (default is 28 digits)
+            quantized = Decimal(value).quantize(Decimal(1).scaleb(-self.scale))
         return format(quantized, "f") if dialect.name == "sqlite" else quantized
 
     def process_result_value(self, value: Any, dialect: Any) -> Decimal | None:

@@ -7,7 +7,7 @@ rounded, so what was weighed is what is recorded.
 
 from __future__ import annotations
 
-from decimal import Decimal, InvalidOperation, localcontext
+from decimal import Context, Decimal, Inexact, InvalidOperation, Overflow, localcontext
 from enum import StrEnum
 from typing import Annotated
 
@@ -17,7 +17,11 @@ MASS_SCALE = 16
 """Decimal places of kilograms kept: 1e-16 kg, so six decimals of a troy ounce are still exact."""
 MASS_PRECISION = 38
 QUANTUM = Decimal(1).scaleb(-MASS_SCALE)
-MAX_MASS_KG = Decimal(10) ** (MASS_PRECISION - MASS_SCALE) - QUANTUM
+WORKING_PRECISION = 80
+"""Digits for arithmetic on masses: Python's default of 28 would round a 38-digit mass."""
+MAX_MASS_KG = Decimal(10) ** 9
+"""No lot weighs more than a million tonnes. The bound also keeps every sum of up to 500 masses within
+28 significant digits, so the default decimal context adds and subtracts masses exactly."""
 
 
 class MassUnit(StrEnum):
@@ -55,21 +59,31 @@ def _exact_decimal(value: object) -> object:
 ExactDecimal = Annotated[Decimal, BeforeValidator(_exact_decimal)]
 
 
+_CONVERSION = Context(prec=WORKING_PRECISION, traps=[Inexact, InvalidOperation, Overflow])
+"""Multiplies without rounding: too many digits, or an exponent out of range (1E-999999999 would round to 0,
+1E+999999999 overflow), raises instead."""
+
+
 def to_kg(value: Decimal, unit: MassUnit) -> Decimal:
     """The exact mass in kilograms; ValueError when it cannot be stored exactly."""
+    try:
+        kilograms = _CONVERSION.multiply(value, KILOGRAMS_PER_UNIT[unit])
+    except ArithmeticError:
+        raise ValueError("too large or too precise to be recorded exactly") from None
     with localcontext() as context:
-        context.prec = 80
-        kilograms = value * KILOGRAMS_PER_UNIT[unit]
+        context.prec = WORKING_PRECISION
+        if abs(kilograms) > MAX_MASS_KG:  # before quantizing, which cannot give a value this large its 16 decimals
+            raise ValueError(f"larger than the {MAX_MASS_KG.to_integral_value()} kg that can be recorded")
         if kilograms != kilograms.quantize(QUANTUM):
             raise ValueError(f"more precise than the {format(QUANTUM, 'f')} kg that is recorded")
-        if abs(kilograms) > MAX_MASS_KG:
-            raise ValueError(f"larger than the {MAX_MASS_KG.to_integral_value()} kg that can be recorded")
         return kilograms.quantize(QUANTUM)
 
 
 def format_kg(kilograms: Decimal) -> str:
     """A decimal string without trailing zeros or exponent: ``Decimal('12.5000')`` → ``"12.5"``."""
-    normalised = kilograms.normalize()
+    with localcontext() as context:
+        context.prec = WORKING_PRECISION
+        normalised = kilograms.normalize()
     return format(normalised if normalised != 0 else Decimal(0), "f")
 
 

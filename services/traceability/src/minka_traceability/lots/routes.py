@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import uuid
+from decimal import Decimal
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -10,6 +11,7 @@ from minka_common.auth import Principal
 from minka_common.errors import Unprocessable
 from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.types import Line
 from minka_traceability.access import Custodian, Producer, Reader, acting_organization, custodied_lot, readable_lot
 from minka_traceability.database import Session
 from minka_traceability.deps import Certification, IdempotencyKey, Now, Registry
@@ -50,14 +52,15 @@ async def create_lot(
 async def list_lots(
     session: Session, principal: Reader, page: PageParams,
     status: Annotated[LotStatus | None, Query()] = None,
-    code: Annotated[str | None, Query(max_length=20)] = None,
-    held_now: Annotated[bool, Query(description="only lots the caller's organisation holds now")] = False,
+    code: Annotated[Line | None, Query(max_length=20)] = None,
+    held_now: Annotated[bool, Query(description="only lots the caller's organisation holds now (not consumed)")] = False,
 ) -> Page[LotOut]:
     statement = select(Lot)
     if not principal.is_unscoped:
         statement = statement.where(col(Lot.id).in_(held_by(acting_organization(principal))))
     if held_now and principal.organization_id is not None:
-        statement = statement.where(Lot.custodian_id == principal.organization_id)
+        statement = statement.where(Lot.custodian_id == principal.organization_id,
+                                    Lot.status != LotStatus.consumed.value)
     if status is not None:
         statement = statement.where(Lot.status == status.value)
     if code is not None:
@@ -88,7 +91,7 @@ async def split_lot(
     idempotency_key: IdempotencyKey = None,
 ) -> SplitOut:
     lot = await custodied_lot(session, principal, lot_id)
-    loss_kg = body.loss.kg if body.loss else 0
+    loss_kg = body.loss.kg if body.loss else Decimal(0)
     outputs = await service.split(session, lot, [part.mass.kg for part in body.parts], loss_kg,
                                   actor_of(principal, now, body.place, idempotency_key))
     return SplitOut(lots=[lot_out(output) for output in outputs])

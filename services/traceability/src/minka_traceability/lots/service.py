@@ -11,7 +11,7 @@ from __future__ import annotations
 import secrets
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
@@ -22,7 +22,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.certification_client import CertificationClient
 from minka_common.errors import Conflict, Unprocessable
-from minka_common.mass import format_kg
+from minka_common.mass import MAX_MASS_KG, format_kg
 from minka_common.registry_client import RegistryClient, SiteInfo
 from minka_traceability import claims as rules
 from minka_traceability.claims import Claims, Portion
@@ -183,9 +183,8 @@ async def create_origin_lot(
     )
     set_claims(lot, rules.origin_claims(status, body.mercury_free, mass_kg))
     session.add(lot)
-    place = actor.place or site.name
-    await record_event(session, EventKind.create, Actor(**{**actor.__dict__, "place": place}),
-                 [(LotRole.output, lot, mass_kg)], site_id=str(site.id))
+    at_site = replace(actor, place=actor.place or site.name)
+    await record_event(session, EventKind.create, at_site, [(LotRole.output, lot, mass_kg)], site_id=str(site.id))
     hold(session, actor.organization_id, lot, actor.at)
     await session.flush()
     await red_flags.check_capacity(session, lot, site, await month_production_kg(session, site.id, body.produced_on))
@@ -248,6 +247,9 @@ async def merge(session: AsyncSession, lots: list[Lot], body: MergeRequest, acto
     portions = [Portion(claims_of(lot), lot.mass_kg) for lot in lots]
     combine = rules.merged_segregated if model == ChainOfCustody.segregated else rules.merged_mass_balance
     total_kg = sum((lot.mass_kg for lot in lots), Decimal(0))
+    if total_kg > MAX_MASS_KG:
+        raise Unprocessable(errors=[("lot_ids", f"together {format_kg(total_kg)} kg, more than a lot may weigh "
+                                                f"({format_kg(MAX_MASS_KG)} kg)")])
     await consume(session, lots, actor)
     output = new_lot(lots[0], total_kg, combine(portions), actor, form=form, chain_of_custody=model.value)
     session.add(output)

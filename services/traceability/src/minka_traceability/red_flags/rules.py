@@ -29,9 +29,9 @@ class Finding:
 
 def mass_discrepancy(dispatched_kg: Decimal, received_kg: Decimal, tolerance_percent: Decimal) -> Finding | None:
     """A receipt that differs from the dispatch by more than the tolerance, either way."""
-    difference = received_kg - dispatched_kg
     with localcontext() as context:
         context.prec = 60
+        difference = received_kg - dispatched_kg
         allowed = dispatched_kg * tolerance_percent / 100
     if abs(difference) <= allowed:
         return None

@@ -42,7 +42,7 @@ async def recheck_claims(
     statement = (
         select(Lot)
         .where(col(Lot.site_id).is_not(None), col(Lot.certificate_number).is_not(None),
-               col(Lot.produced_on) >= today - timedelta(days=days),
+               col(Lot.produced_on) >= today - timedelta(days=days), col(Lot.produced_on) <= today,
                col(Lot.id).not_in(select(RedFlag.lot_id).where(RedFlag.rule == rules.Rule.suspended_claim.value)))
         .order_by(Lot.id)
     )
