@@ -16,6 +16,8 @@ from minka_traceability.epcis.models import Capture, CapturedEvent, CapturedIden
 from minka_traceability.epcis.validation import EpcisValidator, parse_document
 
 CAPTURED_TYPES = frozenset({"ObjectEvent", "TransformationEvent"})
+MAX_IDENTIFIER_LENGTH = 500
+"""Of an eventID and of an EPC or EPC class, as their columns hold them."""
 _EPC_LISTS = ("epcList", "inputEPCList", "outputEPCList", "childEPCs")
 _QUANTITY_LISTS = ("quantityList", "inputQuantityList", "outputQuantityList", "childQuantityList")
 
@@ -26,10 +28,14 @@ def _events(document: Any) -> list[Any]:
     return events if isinstance(events, list) else []
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def identifiers(event: dict[str, Any]) -> set[str]:
     """The EPCs and EPC classes an event names, to find captured events by identifier."""
-    found = {epc for name in _EPC_LISTS for epc in event.get(name) or [] if isinstance(epc, str)}
-    found |= {q["epcClass"] for name in _QUANTITY_LISTS for q in event.get(name) or []
+    found = {epc for name in _EPC_LISTS for epc in _list(event.get(name)) if isinstance(epc, str)}
+    found |= {q["epcClass"] for name in _QUANTITY_LISTS for q in _list(event.get(name))
               if isinstance(q, dict) and isinstance(q.get("epcClass"), str)}
     if isinstance(event.get("parentID"), str):
         found.add(event["parentID"])
@@ -53,21 +59,43 @@ def _scope_problems(events: list[Any], max_events: int) -> Iterator[tuple[str, s
             seen.add(event_id)
 
 
+def _storage_problems(events: list[Any]) -> Iterator[tuple[str, str]]:
+    """What the schema lets through but the tables cannot hold: a time outside years 1 to 9999 in UTC, an
+    identifier longer than its column."""
+    for index, event in enumerate(events):
+        if not isinstance(event, dict):
+            continue
+        path = f"epcisBody.eventList[{index}]"
+        if isinstance(event.get("eventTime"), str):
+            try:
+                _utc(event["eventTime"])
+            except (ValueError, OverflowError):
+                yield f"{path}.eventTime", "not a time that can be stored (years 1 to 9999 in UTC)"
+        if isinstance(event.get("eventID"), str) and len(event["eventID"]) > MAX_IDENTIFIER_LENGTH:
+            yield f"{path}.eventID", f"longer than {MAX_IDENTIFIER_LENGTH} characters"
+        if any(len(uri) > MAX_IDENTIFIER_LENGTH for uri in identifiers(event)):
+            yield path, f"names an EPC or EPC class longer than {MAX_IDENTIFIER_LENGTH} characters"
+
+
 async def problems(session: AsyncSession, raw: bytes, checker: EpcisValidator, max_events: int) -> list[tuple[str, str]]:
     try:
         document = parse_document(raw)
     except ValueError as exc:
         return [("body", str(exc))]
     found = checker.errors(document)
+    reported = {path for path, _ in found}
+    if isinstance(document, dict) and document.get("type") != "EPCISDocument" and "type" not in reported:
+        found.append(("type", "only an EPCISDocument is captured (its epcisBody.eventList)"))
     events = _events(document)
     found += list(_scope_problems(events, max_events))
+    found += [problem for problem in _storage_problems(events) if problem[0] not in reported]
     found += await _already_captured(session, events)
     return found
 
 
 async def _already_captured(session: AsyncSession, events: list[Any]) -> list[tuple[str, str]]:
     """An eventID captured before is refused, so sending a document again cannot duplicate its events."""
-    by_id = {e["eventID"]: i for i, e in enumerate(events) if isinstance(e, dict) and isinstance(e.get("eventID"), str)}
+    by_id = {e["eventID"]: i for i, e in enumerate(events) if isinstance(e, dict) and _storable_id(e.get("eventID"))}
     if not by_id:
         return []
     known = set((await session.exec(
@@ -96,9 +124,15 @@ async def store(session: AsyncSession, raw: bytes, principal: Principal, now: da
     return capture
 
 
+def _storable_id(event_id: Any) -> bool:
+    """An eventID that can be looked up (the schema reports the others: a NUL is not in any URI)."""
+    return isinstance(event_id, str) and len(event_id) <= MAX_IDENTIFIER_LENGTH and "\x00" not in event_id
+
+
 def _utc(text: str) -> datetime:
-    at = datetime.fromisoformat(text)
-    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)
+    """RFC 3339 allows a lower-case ``t`` and ``z``, which ``fromisoformat`` does not read."""
+    at = datetime.fromisoformat(text.upper())
+    return (at if at.tzinfo is not None else at.replace(tzinfo=UTC)).astimezone(UTC)
 
 
 def event_of(row: CapturedEvent) -> Any:

@@ -15,6 +15,7 @@ from minka_common.auth import Principal, Role, require_roles
 from minka_common.errors import ContentTooLarge, NotFound, ServiceUnavailable, Unprocessable
 from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import PageParams, encode_cursor
+from minka_common.types import Line
 from minka_traceability.access import Reader, readable_lot
 from minka_traceability.database import Session
 from minka_traceability.deps import Now, Settings
@@ -109,7 +110,7 @@ async def get_capture(capture_id: uuid.UUID, session: Session, principal: Captur
             responses={200: {"content": {"application/json": {}}}})
 async def captured_events(
     session: Session, principal: Capturer, page: PageParams,
-    epc: Annotated[str | None, Query(max_length=500, description="an EPC or EPC class URI")] = None,
+    epc: Annotated[Line | None, Query(max_length=500, description="an EPC or EPC class URI")] = None,
 ) -> Response:
     statement = select(CapturedEvent)
     if not principal.is_unscoped:

@@ -568,7 +568,9 @@ def total_kg(elements: list) -> Decimal | None:
 
 
 def _kg(value: Decimal) -> str:
-    return f"{format(value.normalize(_EXACT), 'f')} kg"
+    """Positional notation, except for an exponent so large that spelling out its zeros would take gigabytes."""
+    normal = value.normalize(_EXACT)
+    return f"{format(normal, 'f' if abs(normal.adjusted()) <= EXACT_DIGITS else 'E')} kg"
 
 
 def _as_decimal(value: Any) -> Decimal | None:
