@@ -46,3 +46,4 @@ clean:
 
 bench: .venv/.synced
 	$(UV) run --frozen --no-sync python bench/registry_bench.py
+	$(UV) run --frozen --no-sync python bench/provenance_bench.py
