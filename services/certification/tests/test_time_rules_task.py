@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import uuid
 
-from minka_certification.app import _apply_time_rules_periodically
+from minka_certification.app import TIME_RULES
 from minka_certification.certifications.models import Certification
 
 
@@ -28,7 +28,7 @@ async def test_the_periodic_task_applies_deadlines_without_any_read(
 
     settings = certification_app.state.settings
     interval, settings.time_rules_interval_seconds = settings.time_rules_interval_seconds, 0.01
-    task = asyncio.create_task(_apply_time_rules_periodically(certification_app))
+    task = asyncio.create_task(TIME_RULES.run_forever(certification_app))
     try:
         for _ in range(200):
             await asyncio.sleep(0.02)

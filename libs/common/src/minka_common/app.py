@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -94,3 +97,31 @@ def connect_to_registry(
     jwks_url = settings.auth_jwks_url or f"{registry_url.rstrip('/')}/.well-known/jwks.json"
     keys = key_set or RemoteKeySet(jwks_url, http)
     return RegistryConnection(http, tokens, TokenVerifier(keys, settings.auth_issuer, settings.auth_audience))
+
+
+class PeriodicJob:
+    """A job run in the background every ``interval(app)`` seconds while the app runs (not at all when 0).
+    A failing round is logged and the next one retries; ``start`` and ``stop`` are the app's hooks."""
+
+    def __init__(self, name: str, interval: Callable[[FastAPI], float], job: StartupHook) -> None:
+        self.name, self.interval, self.job = name, interval, job
+        self._tasks: dict[int, asyncio.Task[None]] = {}
+
+    async def run_forever(self, app: FastAPI) -> None:
+        while True:
+            await asyncio.sleep(self.interval(app))
+            try:
+                await self.job(app)
+            except Exception:  # a database or dependency hiccup must not end the loop
+                logging.getLogger(f"minka.{app.state.service_name}").exception("%s failed", self.name)
+
+    async def start(self, app: FastAPI) -> None:
+        if self.interval(app) > 0:
+            self._tasks[id(app)] = asyncio.create_task(self.run_forever(app))
+
+    async def stop(self, app: FastAPI) -> None:
+        task = self._tasks.pop(id(app), None)
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
@@ -21,7 +19,7 @@ from minka_certification.settings import CertificationSettings
 from minka_certification.standards import routes as standard_routes
 from minka_certification.standards.service import publish_examples
 from minka_certification.status import routes as status_routes
-from minka_common.app import connect_to_registry, create_service_app
+from minka_common.app import PeriodicJob, connect_to_registry, create_service_app
 from minka_common.auth import KeySetSource
 from minka_common.db import Database
 from minka_common.ids import utcnow
@@ -51,16 +49,7 @@ def create_app(
             if published:
                 logger.info("published example standards: %s", ", ".join(map(str, published)))
 
-    async def start_time_rules(app: FastAPI) -> None:
-        if settings.time_rules_interval_seconds > 0:
-            app.state.time_rules_task = asyncio.create_task(_apply_time_rules_periodically(app))
-
-    async def stop(app: FastAPI) -> None:
-        task = getattr(app.state, "time_rules_task", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def close_clients(app: FastAPI) -> None:
         await registry.http.aclose()
 
     app = create_service_app(
@@ -82,8 +71,8 @@ def create_app(
             status_routes.router,
         ],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
-        on_startup=[load_examples, start_time_rules],
-        on_shutdown=[stop],
+        on_startup=[load_examples, TIME_RULES.start],
+        on_shutdown=[TIME_RULES.stop, close_clients],
     )
     app.state.settings = settings
     app.state.clock = utcnow
@@ -91,15 +80,13 @@ def create_app(
     return app
 
 
-async def _apply_time_rules_periodically(app: FastAPI) -> None:
-    """Deadlines, suspensions and expiries are also applied on every read; this catches the ones nobody reads."""
-    settings: CertificationSettings = app.state.settings
-    while True:
-        await asyncio.sleep(settings.time_rules_interval_seconds)
-        try:
-            async with app.state.database.session() as session:
-                changed = await apply_time_rules_to_all(session, app.state.clock())
-            if changed:
-                logger.info("time rules changed %d certification(s)", changed)
-        except Exception:  # the loop must survive a database hiccup; the next round retries
-            logger.exception("applying time rules failed")
+async def _apply_time_rules_to_all(app: FastAPI) -> None:
+    async with app.state.database.session() as session:
+        changed = await apply_time_rules_to_all(session, app.state.clock())
+    if changed:
+        logger.info("time rules changed %d certification(s)", changed)
+
+
+TIME_RULES = PeriodicJob("applying time rules", lambda app: app.state.settings.time_rules_interval_seconds,
+                         _apply_time_rules_to_all)
+"""Deadlines, suspensions and expiries are also applied on every read; this catches the ones nobody reads."""

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import logging
 from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp
 
-from minka_common.app import connect_to_registry, create_service_app
+from minka_common.app import PeriodicJob, connect_to_registry, create_service_app
 from minka_common.auth import KeySetSource
 from minka_common.certification_client import CertificationClient
 from minka_common.clients import http_client
@@ -46,16 +44,7 @@ def create_app(
                                    settings.service_client_secret, registry_app, key_set)
     certification_http = http_client(settings.certification_url, settings.http_timeout_seconds, app=certification_app)
 
-    async def start_recheck(app: FastAPI) -> None:
-        if settings.claim_recheck_interval_seconds > 0:
-            app.state.recheck_task = asyncio.create_task(_recheck_periodically(app))
-
-    async def stop(app: FastAPI) -> None:
-        task = getattr(app.state, "recheck_task", None)
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+    async def close_clients(app: FastAPI) -> None:
         await registry.http.aclose()
         await certification_http.aclose()
 
@@ -70,8 +59,8 @@ def create_app(
         routers=[lot_routes.router, transfer_routes.router, provenance.router, red_flag_routes.router,
                  epcis_routes.router],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
-        on_startup=[start_recheck],
-        on_shutdown=[stop],
+        on_startup=[CLAIM_RECHECK.start],
+        on_shutdown=[CLAIM_RECHECK.stop, close_clients],
     )
     app.state.settings = settings
     app.state.clock = utcnow
@@ -89,16 +78,15 @@ def _validator(settings: TraceabilitySettings) -> EpcisValidator | None:
         return None
 
 
-async def _recheck_periodically(app: FastAPI) -> None:
-    """Suspensions recorded late are caught here; the loop survives a dependency or database hiccup."""
+async def _recheck_claims(app: FastAPI) -> None:
     settings: TraceabilitySettings = app.state.settings
-    while True:
-        await asyncio.sleep(settings.claim_recheck_interval_seconds)
-        try:
-            async with app.state.database.session() as session:
-                raised = await recheck_claims(session, app.state.certification, app.state.clock().date(),
-                                              settings.claim_recheck_days)
-            if raised:
-                logger.warning("claim recheck raised %d red flag(s)", len(raised))
-        except Exception:
-            logger.exception("claim recheck failed")
+    async with app.state.database.session() as session:
+        raised = await recheck_claims(session, app.state.certification, app.state.clock().date(),
+                                      settings.claim_recheck_days)
+    if raised:
+        logger.warning("claim recheck raised %d red flag(s)", len(raised))
+
+
+CLAIM_RECHECK = PeriodicJob("claim recheck", lambda app: app.state.settings.claim_recheck_interval_seconds,
+                            _recheck_claims)
+"""Suspensions recorded late, effective before production, are caught here (and by POST /v1/red-flags/recheck)."""
