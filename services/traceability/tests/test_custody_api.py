@@ -474,7 +474,9 @@ async def test_a_replayed_split_returns_the_first_response_and_creates_nothing(
 
     assert [p["id"] for p in ok(replay, 201)["lots"]] == [p["id"] for p in ok(first, 201)["lots"]]
     assert replay.headers.get("Idempotent-Replayed") == "true"
-    assert [event["kind"] for event in await custody.get(coop.manager, lot, "/events")] == ["create", "split"]
+    events = await custody.get(coop.manager, lot, "/events")
+    assert [event["kind"] for event in events] == ["create", "split"]
+    assert events[1]["idempotency_key"] == headers["Idempotency-Key"] and events[0]["idempotency_key"] is None
     active = ok(await traceability.get("/v1/lots", params={"status": "active", "limit": 100}, headers=coop.manager))
     assert len(active["items"]) == 2
 

@@ -12,7 +12,15 @@ from minka_common.errors import Unprocessable
 from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
 from minka_common.types import Line
-from minka_traceability.access import Custodian, Producer, Reader, acting_organization, custodied_lot, readable_lot
+from minka_traceability.access import (
+    Custodian,
+    Producer,
+    Reader,
+    acting_organization,
+    custodied_lot,
+    custodied_lots,
+    readable_lot,
+)
 from minka_traceability.database import Session
 from minka_traceability.deps import Certification, IdempotencyKey, Now, Registry
 from minka_traceability.graph import held_by
@@ -104,7 +112,7 @@ async def merge_lots(
 ) -> LotOut:
     if len(set(body.lot_ids)) != len(body.lot_ids):
         raise Unprocessable(errors=[("lot_ids", "a lot is listed twice")])
-    lots = [await custodied_lot(session, principal, lot_id) for lot_id in body.lot_ids]
+    lots = await custodied_lots(session, principal, body.lot_ids)
     output = await service.merge(session, lots, body, actor_of(principal, now, body.place, idempotency_key))
     return lot_out(output)
 

@@ -45,12 +45,10 @@ class LotForm(StrEnum):
     other = "other"
 
 
-Place = Annotated[
+ShortLine = Annotated[
     str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(storable_line)
 ]
-Process = Annotated[
-    str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200), AfterValidator(storable_line)
-]
+Place = ShortLine
 
 
 class _Request(BaseModel):
@@ -92,7 +90,7 @@ class MergeRequest(_Request):
 class TransformRequest(_Request):
     output_form: LotForm
     output_mass: PositiveMass
-    process: Process = Field(description="e.g. smelting, refining")
+    process: ShortLine = Field(description="e.g. smelting, refining")
 
 
 class ClaimsOut(BaseModel):
@@ -145,6 +143,7 @@ class EventOut(BaseModel):
     actor: str
     organization_id: uuid.UUID | None
     place: str | None
+    idempotency_key: str | None = Field(description="the Idempotency-Key the event was recorded under, if any")
     loss_kg: str
     inputs: list[EventLotOut]
     outputs: list[EventLotOut]
@@ -204,6 +203,6 @@ def event_out(event: CustodyEvent, parts: list[EventLot]) -> EventOut:
     subjects = of(LotRole.subject)
     return EventOut(
         id=event.id, kind=event.kind, at=event.at, actor=event.actor, organization_id=event.organization_id,
-        place=event.place, loss_kg=format_kg(event.loss_kg), inputs=of(LotRole.input), outputs=of(LotRole.output),
+        place=event.place, idempotency_key=event.idempotency_key, loss_kg=format_kg(event.loss_kg), inputs=of(LotRole.input), outputs=of(LotRole.output),
         subject=subjects[0] if subjects else None, details=event.details,
     )

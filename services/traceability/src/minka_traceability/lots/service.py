@@ -187,7 +187,7 @@ async def create_origin_lot(
     await record_event(session, EventKind.create, at_site, [(LotRole.output, lot, mass_kg)], site_id=str(site.id))
     hold(session, actor.organization_id, lot, actor.at)
     await session.flush()
-    await red_flags.check_capacity(session, lot, site, await month_production_kg(session, site.id, body.produced_on))
+    red_flags.check_capacity(session, lot, site, await month_production_kg(session, site.id, body.produced_on))
     await session.commit()
     return lot
 
@@ -283,7 +283,3 @@ async def transform(
     await session.commit()
     return output
 
-
-async def lots_by_id(session: AsyncSession, lot_ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Lot]:
-    found = (await session.exec(select(Lot).where(col(Lot.id).in_(lot_ids)))).all()
-    return {lot.id: lot for lot in found}

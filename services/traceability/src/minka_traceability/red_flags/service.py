@@ -23,7 +23,7 @@ def raise_flag(session: AsyncSession, lot: Lot, finding: rules.Finding) -> RedFl
     return flag
 
 
-async def check_capacity(session: AsyncSession, lot: Lot, site: SiteInfo, month_total_kg: Decimal) -> None:
+def check_capacity(session: AsyncSession, lot: Lot, site: SiteInfo, month_total_kg: Decimal) -> None:
     produced_on: date = lot.produced_on  # type: ignore[assignment]
     finding = rules.above_capacity(site.capacity_kg_per_month, month_total_kg, produced_on.strftime("%Y-%m"))
     if finding is not None:
