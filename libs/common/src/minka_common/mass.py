@@ -13,6 +13,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
+from minka_common.types import decimal_string
+
 MASS_SCALE = 16
 """Decimal places of kilograms kept: 1e-16 kg, so six decimals of a troy ounce are still exact."""
 MASS_PRECISION = 38
@@ -80,11 +82,8 @@ def to_kg(value: Decimal, unit: MassUnit) -> Decimal:
 
 
 def format_kg(kilograms: Decimal) -> str:
-    """A decimal string without trailing zeros or exponent: ``Decimal('12.5000')`` → ``"12.5"``."""
-    with localcontext() as context:
-        context.prec = WORKING_PRECISION
-        normalised = kilograms.normalize()
-    return format(normalised if normalised != 0 else Decimal(0), "f")
+    """A mass in kilograms as the API shows it: ``Decimal('12.5000')`` → ``"12.5"``."""
+    return decimal_string(kilograms)
 
 
 class Mass(BaseModel):

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
+from decimal import Decimal, localcontext
 from typing import Annotated, ClassVar
 
 import pycountry
-from pydantic import AfterValidator, BaseModel, StringConstraints, ValidationInfo, field_validator
+from pydantic import AfterValidator, BaseModel, PlainSerializer, StringConstraints, ValidationInfo, field_validator
 
 _UNSTORABLE_IN_TEXT = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
 _UNSTORABLE_IN_LINE = re.compile(r"[\x00-\x1f\x7f\ud800-\udfff]")
@@ -26,6 +27,17 @@ def storable_line(value: str) -> str:
         raise ValueError("contains control characters or invalid Unicode")
     return value
 
+
+def decimal_string(value: Decimal) -> str:
+    """Exact, without exponent or trailing zeros: ``Decimal("12.500")`` → ``"12.5"``, ``Decimal("1E+2")`` → ``"100"``."""
+    with localcontext() as context:
+        context.prec = 80  # the default 28 digits would round a long value
+        normalised = value.normalize()
+    return format(normalised if normalised != 0 else Decimal(0), "f")
+
+
+DecimalString = Annotated[Decimal, PlainSerializer(decimal_string, return_type=str, when_used="json")]
+"""A decimal sent as an exact string in JSON."""
 
 Text = Annotated[str, AfterValidator(storable_text)]
 Line = Annotated[str, AfterValidator(storable_line)]

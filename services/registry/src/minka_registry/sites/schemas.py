@@ -5,20 +5,14 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainSerializer, StringConstraints, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StringConstraints, field_validator
 
-from minka_common.types import storable_line
+from minka_common.types import DecimalString, storable_line
 from minka_registry.sites.models import SiteMethod, SiteStatus
 
 MAX_MINERALS = 20
 def _dedupe(minerals: list[str]) -> list[str]:
     return list(dict.fromkeys(minerals))
-
-
-def _decimal_string(value: Decimal) -> str:
-    """Exact, without exponent or trailing zeros: Decimal("12.500") → "12.5", Decimal("1E+2") → "100"."""
-    text = format(value.normalize(), "f")
-    return "0" if text in {"-0", "0"} else text
 
 
 Mineral = Annotated[
@@ -34,7 +28,6 @@ TitleNumber = Annotated[
 Capacity = Annotated[
     Decimal, Field(ge=0, max_digits=14, decimal_places=3, description="kg per month, as a decimal string")
 ]
-DecimalString = Annotated[Decimal, PlainSerializer(_decimal_string, return_type=str, when_used="json")]
 GeoJSONGeometry = Annotated[
     dict[str, Any],
     Field(
