@@ -19,6 +19,8 @@ from minka_common.auth import KeySetSource, RemoteKeySet, TokenVerifier
 from minka_common.clients import ClientCredentialsTokens, http_client
 from minka_common.db import Database
 from minka_common.errors import Problem, install_problem_handlers
+from minka_common.events.feed import events_router
+from minka_common.events.tables import EventTables
 from minka_common.idempotency import IdempotencyStore
 from minka_common.migrations import upgrade_to_head_async
 from minka_common.observability import MetricsMiddleware, health_router
@@ -45,6 +47,8 @@ def create_service_app(
     on_startup: Sequence[StartupHook] = (),
     on_shutdown: Sequence[StartupHook] = (),
     root_path: str = "",
+    events: EventTables | None = None,
+    event_types: Sequence[str] = (),
 ) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -70,6 +74,9 @@ def create_service_app(
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
+    if events is not None:
+        app.state.event_store = events
+        app.include_router(events_router(events, event_types))
     return app
 
 

@@ -36,6 +36,10 @@ class ServiceSettings(BaseSettings):
         validation_alias=shared("AUTH_JWKS_URL"),
         description="Issuer JWKS URL; unset in the all-in-one process, where keys are read in-process",
     )
+    root_path: str = Field(
+        "", pattern=r"^(/[A-Za-z0-9._~-]+)*$",
+        description="Path prefix a reverse proxy serves this service under (e.g. /registry), for links and docs",
+    )
     http_timeout_seconds: float = Field(5.0, validation_alias=shared("HTTP_TIMEOUT_SECONDS"))
 
     def resolved_database_url(self) -> str:

@@ -71,6 +71,7 @@ def create_app(
             status_routes.router,
         ],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
+        root_path=settings.root_path,
         on_startup=[load_examples, TIME_RULES.start],
         on_shutdown=[TIME_RULES.stop, close_clients],
     )

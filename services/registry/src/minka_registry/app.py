@@ -50,6 +50,7 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
             site_routes.router,
         ],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
+        root_path=settings.root_path,
         on_startup=[configured_clients],
     )
     app.state.settings = settings

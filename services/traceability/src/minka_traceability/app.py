@@ -59,6 +59,7 @@ def create_app(
         routers=[lot_routes.router, transfer_routes.router, provenance.router, red_flag_routes.router,
                  epcis_routes.router],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
+        root_path=settings.root_path,
         on_startup=[CLAIM_RECHECK.start],
         on_shutdown=[CLAIM_RECHECK.stop, close_clients],
     )
