@@ -10,7 +10,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test lint check-migrations migration clean bench
+.PHONY: run test e2e up down lint check-migrations migration clean bench
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Minka needs Python 3.11 or newer")'
@@ -26,6 +26,17 @@ run: .venv/.synced
 
 test: .venv/.synced
 	$(UV) run --frozen --no-sync pytest $(PYTEST_ARGS)
+
+# The multi-process shape: each service in its own uvicorn process(es), nginx in front on MINKA_GATEWAY_PORT (8080).
+up: .venv/.synced
+	$(UV) run --frozen --no-sync python -m minka_gateway.stack up
+
+down: .venv/.synced
+	$(UV) run --frozen --no-sync python -m minka_gateway.stack down
+
+# The end-to-end suite against that shape (needs nginx: apt-get install nginx-light).
+e2e: .venv/.synced
+	$(UV) run --frozen --no-sync pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: .venv/.synced
 	$(UV) run --frozen --no-sync ruff check .

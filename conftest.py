@@ -20,7 +20,7 @@ from minka_registry.settings import RegistrySettings
 from minka_traceability.app import create_app as create_traceability_app
 from minka_traceability.settings import TraceabilitySettings
 
-pytest_plugins = ["certification_support"]
+pytest_plugins = ["certification_support", "traceability_support"]
 
 BOOTSTRAP_CLIENT = ("test-admin", "test-admin-secret-0123456789")
 CERTIFICATION_CLIENT = ("test-certification", "test-certification-secret-0123456789")
@@ -133,6 +133,7 @@ async def traceability_app(data_dir, registry_app: FastAPI, certification_app: F
         service_client_id=TRACEABILITY_CLIENT[0],
         service_client_secret=TRACEABILITY_CLIENT[1],
         claim_recheck_interval_seconds=0,
+        certification_feed_interval_seconds=0,
     )
     app = create_traceability_app(
         settings, registry_app=registry_app, certification_app=certification_app,

@@ -46,19 +46,26 @@ async def test_service_client_uses_a_service_token_and_maps_failures(issuer):
     assert set(seen_tokens) == {"Bearer svc-token"}
 
 
-async def test_unreachable_or_slow_service_is_a_503():
+async def test_unreachable_service_is_retried_then_a_503_but_a_slow_one_is_not_retried():
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("refused", request=request)
 
     def slow(request: httpx.Request) -> httpx.Response:
         raise httpx.ReadTimeout("slow", request=request)
 
-    for handler in (down, slow):
-        http = httpx.AsyncClient(transport=httpx.MockTransport(handler), base_url="http://registry.test")
-        client = ServiceClient(http, get_attempts=2, backoff_seconds=0)
+    for handler, expected_attempts, detail in ((down, 3, "is unreachable"), (slow, 1, "did not answer in time")):
+        attempts = []
+
+        def counted(request: httpx.Request, handler=handler) -> httpx.Response:
+            attempts.append(request)
+            return handler(request)
+
+        http = httpx.AsyncClient(transport=httpx.MockTransport(counted), base_url="http://registry.test")
+        client = ServiceClient(http, get_attempts=3, backoff_seconds=0)
         with pytest.raises(ServiceUnavailable) as raised:
             await client.get_json("/anything")
-        assert raised.value.headers["Retry-After"]
+        assert raised.value.headers["Retry-After"] and detail in raised.value.detail
+        assert len(attempts) == expected_attempts
 
 
 async def test_service_client_in_process_through_asgi_transport(sample_app, issuer):

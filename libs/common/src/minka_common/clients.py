@@ -76,10 +76,13 @@ class ServiceClient:
         self.get_attempts, self.backoff_seconds = get_attempts, backoff_seconds
 
     async def get_json(self, path: str, params: dict[str, Any] | None = None) -> Any | None:
-        """GET with retries (it is idempotent); None for 404."""
+        """GET with retries (it is idempotent) when the service is unreachable or answers 502/503/504, but not
+        when it is slow: waiting again would only multiply our caller's wait. None for 404."""
         for attempt in range(1, self.get_attempts + 1):
             try:
                 response = await self._send("GET", path, params=params)
+            except DependencyTimedOut:
+                raise
             except ServiceUnavailable:
                 if attempt == self.get_attempts:
                     raise
@@ -97,7 +100,7 @@ class ServiceClient:
                 response = await self.http.request(method, path, headers=await self._auth_headers(), **kwargs)
             return response
         except httpx.TimeoutException as exc:
-            raise ServiceUnavailable(f"{self.service_name} did not answer in time") from exc
+            raise DependencyTimedOut(f"{self.service_name} did not answer in time") from exc
         except httpx.TransportError as exc:
             raise ServiceUnavailable(f"{self.service_name} is unreachable") from exc
 
@@ -112,6 +115,10 @@ class ServiceClient:
         if response.status_code >= 400:
             raise UpstreamRefused(self.service_name, response)
         return response.json()
+
+
+class DependencyTimedOut(ServiceUnavailable):
+    """Another service accepted the request but did not answer within our timeout."""
 
 
 class UpstreamRefused(BadGateway):

@@ -66,11 +66,17 @@ def _enable_sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.close()
 
 
-def create_engine_for(url: str, echo: bool = False) -> AsyncEngine:
+def ensure_sqlite_directory(url: str) -> None:
+    """SQLite creates its file on first connection, but not the directory it lives in."""
     if is_sqlite(url):
         database = make_url(url).database
         if database and database != ":memory:":
             Path(database).parent.mkdir(parents=True, exist_ok=True)
+
+
+def create_engine_for(url: str, echo: bool = False) -> AsyncEngine:
+    if is_sqlite(url):
+        ensure_sqlite_directory(url)
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _enable_sqlite_pragmas)
         return engine

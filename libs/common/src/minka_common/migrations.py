@@ -14,6 +14,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, MetaData, pool
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from minka_common.db import ensure_sqlite_directory
+
 
 def alembic_config(script_location: Path, database_url: str) -> Config:
     config = Config()
@@ -49,6 +51,7 @@ def run_env(context: EnvironmentContext, metadata: MetaData, version_table: str)
 
 def upgrade_to_head(script_location: Path, database_url: str) -> None:
     """Synchronous; from async code call it in a thread (env.py runs its own event loop)."""
+    ensure_sqlite_directory(database_url)
     command.upgrade(alembic_config(script_location, database_url), "head")
 
 

@@ -1,4 +1,4 @@
-"""Fixtures for the traceability suite: parties that hold lots, and the custody steps through the API.
+"""Traceability fixtures for every suite: parties that hold lots, and the custody steps through the API.
 
 Certified cooperatives come from ``make_group`` and ``flows`` (``tests/support/certification_support``);
 ``custody`` drives the traceability API as a given party.
