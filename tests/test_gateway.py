@@ -46,6 +46,12 @@ async def test_registry_is_served_under_its_prefix_with_docs(gateway: httpx.Asyn
     assert (await gateway.get("/registry/readyz")).json() == {"status": "ready"}
 
 
+async def test_the_thin_client_is_served_under_app(gateway: httpx.AsyncClient):
+    page = await gateway.get("/app/")
+    assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")
+    assert "<html" in page.text
+
+
 async def test_bootstrap_client_works_through_the_gateway(gateway: httpx.AsyncClient):
     token = await gateway.post(
         "/registry/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=("gateway-admin", "gateway-admin-secret")

@@ -10,10 +10,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from pathlib import Path
 from typing import TypeVar
 
 from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
+from fastapi.staticfiles import StaticFiles
 from pydantic_settings import BaseSettings
 
 from minka_certification.app import create_app as create_certification_app
@@ -26,6 +28,8 @@ from minka_traceability.settings import TraceabilitySettings
 
 SettingsT = TypeVar("SettingsT", bound=BaseSettings)
 
+STATIC_ROOT = Path(__file__).resolve().parent / "static"
+"""The thin client's files, under ``app/``: served at /app/ here and by nginx in the multi-process shape."""
 IN_PROCESS_REGISTRY_URL = "http://registry.in-process"
 IN_PROCESS_CERTIFICATION_URL = "http://certification.in-process"
 CERTIFICATION_CLIENT_ID = "minka-certification"
@@ -83,6 +87,7 @@ def create_app(
     gateway.state.services = services
     for prefix, service in services.items():
         gateway.mount(f"/{prefix}", service)
+    gateway.mount("/app", StaticFiles(directory=STATIC_ROOT / "app", html=True), name="app")
 
     @gateway.get("/", include_in_schema=False)
     async def index() -> dict[str, object]:

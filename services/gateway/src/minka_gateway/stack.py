@@ -27,10 +27,9 @@ import httpx
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from minka_gateway.app import CERTIFICATION_CLIENT_ID, TRACEABILITY_CLIENT_ID
+from minka_gateway.app import CERTIFICATION_CLIENT_ID, STATIC_ROOT, TRACEABILITY_CLIENT_ID
 
 REPOSITORY = Path(__file__).resolve().parents[4]
-STATIC_ROOT = Path(__file__).resolve().parent / "static"
 SERVICES = ("registry", "certification", "traceability")
 PLACEHOLDER = re.compile(r"\$\{(MINKA_[A-Z0-9_]+)\}")
 
