@@ -54,9 +54,9 @@ async def test_unreachable_service_is_retried_then_a_503_but_a_slow_one_is_not_r
         raise httpx.ReadTimeout("slow", request=request)
 
     for handler, expected_attempts, detail in ((down, 3, "is unreachable"), (slow, 1, "did not answer in time")):
-        attempts = []
+        attempts: list[httpx.Request] = []
 
-        def counted(request: httpx.Request, handler=handler) -> httpx.Response:
+        def counted(request: httpx.Request, handler=handler, attempts=attempts) -> httpx.Response:
             attempts.append(request)
             return handler(request)
 
