@@ -11,7 +11,8 @@ from starlette.types import ASGIApp
 from minka_certification.audits import routes as audit_routes
 from minka_certification.certifications import routes as certification_routes
 from minka_certification.certifications.service import apply_time_rules_to_all
-from minka_certification.database import idempotency_keys
+from minka_certification.database import event_store, idempotency_keys
+from minka_certification.events import EVENT_TYPES
 from minka_certification.findings import routes as finding_routes
 from minka_certification.inspections import routes as inspection_routes
 from minka_certification.plan import routes as plan_routes
@@ -74,6 +75,8 @@ def create_app(
         root_path=settings.root_path,
         on_startup=[load_examples, TIME_RULES.start],
         on_shutdown=[TIME_RULES.stop, close_clients],
+        events=event_store,
+        event_types=EVENT_TYPES,
     )
     app.state.settings = settings
     app.state.clock = utcnow

@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from minka_common.app import create_service_app
 from minka_common.auth import InProcessKeySet, Role, TokenVerifier
 from minka_common.db import Database
-from minka_registry.database import idempotency_keys
+from minka_registry.database import event_store, idempotency_keys
+from minka_registry.events import EVENT_TYPES
 from minka_registry.identity import routes as identity_routes
 from minka_registry.identity.keys import SigningKeys
 from minka_registry.identity.service import ensure_client
@@ -52,6 +53,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         migrations=MIGRATIONS if settings.migrate_on_start else None,
         root_path=settings.root_path,
         on_startup=[configured_clients],
+        events=event_store,
+        event_types=EVENT_TYPES,
     )
     app.state.settings = settings
     app.state.signing_keys = keys

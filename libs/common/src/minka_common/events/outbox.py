@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import event, insert, select, text
 from sqlalchemy.engine import Row
 from sqlalchemy.ext.asyncio import AsyncConnection
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, SessionTransaction
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.events.tables import EventTables
@@ -36,6 +36,7 @@ class PendingEvent:
     data: dict[str, Any]
     audience: frozenset[str]
     occurred_at: datetime
+    transaction: SessionTransaction  # the innermost transaction (or savepoint) it was recorded in
     id: uuid.UUID = field(default_factory=new_id)
 
 
@@ -51,12 +52,15 @@ def record_event(
     """Queue an event; it is written if and only if this session's transaction commits.
     ``audience``: the organisations that may see it (admin, authority and service see every event).
     Record it after the change it describes, inside that change's transaction."""
-    if not session.in_transaction():
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    transaction = sync_session.get_nested_transaction() or sync_session.get_transaction()
+    if transaction is None:
         raise RuntimeError(f"event {type} recorded outside a transaction")
     pending = PendingEvent(
-        tables, type, subject, data, frozenset(str(org) for org in audience if org is not None), occurred_at or utcnow()
+        tables, type, subject, data, frozenset(str(org) for org in audience if org is not None), occurred_at or utcnow(),
+        transaction,
     )
-    session.info.setdefault(_PENDING, []).append(pending)
+    sync_session.info.setdefault(_PENDING, []).append(pending)
     return pending
 
 
@@ -66,24 +70,46 @@ def _write_pending_events(session: Session) -> None:
     if not pending:
         return
     session.flush()
-    locked: set[str] = set()
+    by_tables: dict[str, tuple[EventTables, list[PendingEvent]]] = {}
     for item in pending:
-        events = item.tables.events
-        if session.get_bind().dialect.name == "postgresql" and events.name not in locked:
-            session.execute(text(f"LOCK TABLE {events.name} IN EXCLUSIVE MODE"))
-            locked.add(events.name)
-        position = session.execute(
-            insert(events).values(id=str(item.id), type=item.type, subject=item.subject,
-                                  occurred_at=item.occurred_at, data=item.data).returning(events.c.position)
-        ).scalar_one()
-        if item.audience:
-            session.execute(insert(item.tables.audience),
-                            [{"organization_id": org, "position": position} for org in sorted(item.audience)])
+        by_tables.setdefault(item.tables.events.name, (item.tables, []))[1].append(item)
+    for tables, items in by_tables.values():
+        _write(session, tables, items)
 
 
-@event.listens_for(Session, "after_rollback")
-def _forget_pending_events(session: Session) -> None:
-    session.info.pop(_PENDING, None)
+def _write(session: Session, tables: EventTables, items: list[PendingEvent]) -> None:
+    """Multi-row inserts (a CSV import records thousands of events), positions in the order the events were recorded.
+    PostgreSQL needs ``sort_by_parameter_order`` for that; SQLite numbers the rows of one INSERT in order anyway, and
+    asking it for the sorted form would cost one statement per event."""
+    events = tables.events
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        session.execute(text(f"LOCK TABLE {events.name} IN EXCLUSIVE MODE"))
+    rows = session.execute(
+        insert(events).returning(events.c.id, events.c.position, sort_by_parameter_order=postgres),
+        [{"id": str(item.id), "type": item.type, "subject": item.subject, "occurred_at": item.occurred_at,
+          "data": item.data} for item in items],
+    ).all()
+    positions = {row.id: row.position for row in rows}
+    audience = [{"organization_id": org, "position": positions[str(item.id)]}
+                for item in items for org in sorted(item.audience)]
+    if audience:
+        session.execute(insert(tables.audience), audience)
+
+
+@event.listens_for(Session, "after_soft_rollback")
+def _forget_rolled_back_events(session: Session, rolled_back: SessionTransaction) -> None:
+    """A rollback forgets the events recorded in the transaction or savepoint it ends, and in savepoints within it."""
+    pending: list[PendingEvent] = session.info.get(_PENDING, [])
+    session.info[_PENDING] = [item for item in pending if not _within(item.transaction, rolled_back)]
+
+
+def _within(transaction: SessionTransaction | None, ancestor: SessionTransaction) -> bool:
+    while transaction is not None:
+        if transaction is ancestor:
+            return True
+        transaction = transaction.parent
+    return False
 
 
 async def read_events(

@@ -10,6 +10,7 @@ from sqlalchemy import update
 from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
+from minka_certification import events
 from minka_certification.access import visible_certifications
 from minka_certification.certifications.lifecycle import (
     ACTIVE,
@@ -79,6 +80,7 @@ async def change_status(
     (a decision and a rule applied on read, say) exactly one wins and the other gets 409.
     """
     seen_status, seen_since = certification.status, certification.status_since
+    seen_certificate = certification.certificate_id
     values = {"status": to.value, "updated_at": max(at, certification.updated_at), **changes}
     if to != seen_status:
         values["status_since"] = at
@@ -100,7 +102,19 @@ async def change_status(
         reason=reason, at=at,
     )
     session.add(event)
+    await _record_certificate_event(session, certification, CertificationStatus(seen_status), to,
+                                    certification.certificate_id != seen_certificate, at, reason)
     return event
+
+
+async def _record_certificate_event(
+    session: AsyncSession, certification: Certification, seen: CertificationStatus, to: CertificationStatus,
+    new_certificate: bool, at: datetime, reason: str | None,
+) -> None:
+    event_type = events.certificate_event_type(seen, to, new_certificate)
+    certificate = await current_certificate(session, certification) if event_type else None
+    if event_type and certificate is not None:
+        events.certificate_changed(session, event_type, certification, certificate, at, reason)
 
 
 async def apply_time_rules(session: AsyncSession, certification: Certification, now: datetime) -> Certification:

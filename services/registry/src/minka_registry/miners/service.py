@@ -28,6 +28,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.errors import Conflict, FieldError, Unprocessable
 from minka_common.ids import new_id, utcnow
+from minka_registry import events
 from minka_registry.miners.csv_import import RowProblem, parse_miner_csv
 from minka_registry.miners.models import Membership, Miner
 from minka_registry.miners.rules import under_age_reason
@@ -313,6 +314,7 @@ async def create_miner(session: AsyncSession, data: MinerCreate, today: date) ->
     )
     membership = Membership(miner_id=miner.id, cooperative_id=data.cooperative_id, joined_on=joined_on, created_at=now)
     session.add(miner)
+    events.member_joined(session, membership.id, miner.id, data.cooperative_id, joined_on)
     # The miner row first (no ORM relationship orders the two inserts), then both in one commit.
     await _commit(session, flush_first=True, then=[membership])
     return miner, membership
@@ -351,6 +353,7 @@ async def leave_cooperative(session: AsyncSession, miner: Miner, left_on: date) 
     membership.left_on = left_on
     miner.updated_at = utcnow()
     session.add_all([membership, miner])
+    events.member_left(session, membership.id, miner.id, membership.cooperative_id, left_on)
     await _commit(session)
     return membership
 
@@ -370,6 +373,7 @@ async def join_cooperative(
     miner.cooperative_id = cooperative_id
     miner.updated_at = now
     session.add_all([membership, miner])
+    events.member_joined(session, membership.id, miner.id, cooperative_id, joined_on)
     await _commit(session)
     return membership
 
@@ -442,5 +446,7 @@ async def import_miners(session: AsyncSession, cooperative_id: uuid.UUID, data: 
         )
     await session.exec(insert(Miner), params=miners)
     await session.exec(insert(Membership), params=memberships)
+    for membership in memberships:
+        events.member_joined(session, membership["id"], membership["miner_id"], cooperative_id, today)
     await _commit(session)
     return len(miners)

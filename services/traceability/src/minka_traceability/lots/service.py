@@ -25,6 +25,7 @@ from minka_common.errors import Conflict, Unprocessable
 from minka_common.mass import MAX_MASS_KG, format_kg
 from minka_common.registry_client import RegistryClient, SiteInfo
 from minka_traceability import claims as rules
+from minka_traceability import events
 from minka_traceability.claims import Claims, Portion
 from minka_traceability.lots.models import (
     ChainOfCustody,
@@ -119,6 +120,14 @@ async def consume(session: AsyncSession, lots: Sequence[Lot], actor: Actor) -> N
         lot.status, lot.version, lot.updated_at = LotStatus.consumed.value, lot.version + 1, actor.at
 
 
+def made_from(session: AsyncSession, inputs: Sequence[Lot], outputs: Sequence[Lot], event: CustodyEvent) -> None:
+    """The domain events of a split, merge or transform: each input consumed, then each output created."""
+    for lot in inputs:
+        events.lot_consumed(session, lot, event, outputs)
+    for output in outputs:
+        events.lot_created(session, output, event, inputs)
+
+
 def ensure_active(lot: Lot) -> None:
     if lot.status == LotStatus.consumed.value:
         raise Conflict(f"lot {lot.code} is consumed and cannot be used again")
@@ -184,8 +193,10 @@ async def create_origin_lot(
     set_claims(lot, rules.origin_claims(status, body.mercury_free, mass_kg))
     session.add(lot)
     at_site = replace(actor, place=actor.place or site.name)
-    await record_event(session, EventKind.create, at_site, [(LotRole.output, lot, mass_kg)], site_id=str(site.id))
+    event = await record_event(session, EventKind.create, at_site, [(LotRole.output, lot, mass_kg)],
+                               site_id=str(site.id))
     hold(session, actor.organization_id, lot, actor.at)
+    events.lot_created(session, lot, event)
     await session.flush()
     red_flags.check_capacity(session, lot, site, await month_production_kg(session, site.id, body.produced_on))
     await session.commit()
@@ -215,11 +226,12 @@ async def split(session: AsyncSession, lot: Lot, parts_kg: list[Decimal], loss_k
     outputs = [new_lot(lot, part, part_claims, actor) for part, part_claims in zip(parts_kg, claims, strict=True)]
     session.add_all(outputs)
     await session.flush()
-    await record_event(session, EventKind.split, actor,
-                 [(LotRole.input, lot, lot.mass_kg), *((LotRole.output, out, out.mass_kg) for out in outputs)],
-                 loss_kg=loss_kg)
+    event = await record_event(
+        session, EventKind.split, actor,
+        [(LotRole.input, lot, lot.mass_kg), *((LotRole.output, out, out.mass_kg) for out in outputs)], loss_kg=loss_kg)
     for output in outputs:
         hold(session, actor.organization_id, output, actor.at)
+    made_from(session, [lot], outputs, event)
     await session.commit()
     return outputs
 
@@ -254,9 +266,10 @@ async def merge(session: AsyncSession, lots: list[Lot], body: MergeRequest, acto
     output = new_lot(lots[0], total_kg, combine(portions), actor, form=form, chain_of_custody=model.value)
     session.add(output)
     await session.flush()
-    await record_event(session, EventKind.merge, actor,
-                 [*((LotRole.input, lot, lot.mass_kg) for lot in lots), (LotRole.output, output, total_kg)])
+    event = await record_event(session, EventKind.merge, actor,
+                               [*((LotRole.input, lot, lot.mass_kg) for lot in lots), (LotRole.output, output, total_kg)])
     hold(session, actor.organization_id, output, actor.at)
+    made_from(session, lots, [output], event)
     await session.commit()
     return output
 
@@ -276,10 +289,11 @@ async def transform(
     output = new_lot(lot, output_kg, claims, actor, form=output_form)
     session.add(output)
     await session.flush()
-    await record_event(session, EventKind.transform, actor,
-                 [(LotRole.input, lot, lot.mass_kg), (LotRole.output, output, output_kg)],
-                 loss_kg=lot.mass_kg - output_kg, process=process, output_form=output_form)
+    event = await record_event(session, EventKind.transform, actor,
+                               [(LotRole.input, lot, lot.mass_kg), (LotRole.output, output, output_kg)],
+                               loss_kg=lot.mass_kg - output_kg, process=process, output_form=output_form)
     hold(session, actor.organization_id, output, actor.at)
+    made_from(session, [lot], [output], event)
     await session.commit()
     return output
 

@@ -13,6 +13,7 @@ from minka_common.auth import Principal
 from minka_common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from minka_common.registry_client import RegistryClient
 from minka_traceability import claims as rules
+from minka_traceability import events
 from minka_traceability.claims import Portion
 from minka_traceability.lots.models import ChainOfCustody, EventKind, Lot, LotHolder, LotRole, LotStatus
 from minka_traceability.lots.schemas import claims_of
@@ -45,6 +46,7 @@ async def dispatch(
     session.add(transfer)
     if await session.get(LotHolder, (to_organization_id, lot.id)) is None:
         session.add(LotHolder(organization_id=to_organization_id, lot_id=lot.id, since=actor.at))
+    events.lot_dispatched(session, lot, transfer)
     if receiver is None:
         raise_flag(session, lot, flag_rules.unregistered_custodian(str(to_organization_id)))
     await session.commit()
@@ -75,9 +77,10 @@ async def receive(
                          to_organization_id=str(transfer.to_organization_id), dispatched_kg=str(dispatched_kg))
     transfer.receive_event_id = event.id
     session.add(transfer)
+    events.lot_received(session, lot, transfer)
     finding = flag_rules.mass_discrepancy(dispatched_kg, received_kg, tolerance_percent)
     if finding is not None:
-        raise_flag(session, lot, finding)
+        raise_flag(session, lot, finding, also=[transfer.from_organization_id])
     await session.commit()
     return transfer
 
