@@ -40,6 +40,7 @@ async def registry_app(data_dir) -> AsyncIterator[FastAPI]:
         bootstrap_client_id=BOOTSTRAP_CLIENT[0],
         bootstrap_client_secret=BOOTSTRAP_CLIENT[1],
         service_clients=dict([CERTIFICATION_CLIENT, TRACEABILITY_CLIENT]),
+        webhook_interval_seconds=0,
     )
     app = create_registry_app(settings)
     async with LifespanManager(app):
@@ -107,6 +108,7 @@ async def certification_app(data_dir, registry_app: FastAPI) -> AsyncIterator[Fa
         service_client_secret=CERTIFICATION_CLIENT[1],
         load_example_standards=False,
         time_rules_interval_seconds=0,
+        webhook_interval_seconds=0,
     )
     app = create_certification_app(
         settings, registry_app=registry_app, key_set=InProcessKeySet(registry_app.state.signing_keys.public_key_set)
@@ -133,6 +135,7 @@ async def traceability_app(data_dir, registry_app: FastAPI, certification_app: F
         service_client_id=TRACEABILITY_CLIENT[0],
         service_client_secret=TRACEABILITY_CLIENT[1],
         claim_recheck_interval_seconds=0,
+        webhook_interval_seconds=0,
         certification_feed_interval_seconds=0,
     )
     app = create_traceability_app(

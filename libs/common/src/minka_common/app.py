@@ -13,7 +13,7 @@ from pathlib import Path
 import httpx
 from fastapi import APIRouter, FastAPI
 from sqlalchemy import Table
-from starlette.types import ASGIApp
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from minka_common.auth import KeySetSource, RemoteKeySet, TokenVerifier
 from minka_common.clients import ClientCredentialsTokens, http_client
@@ -21,6 +21,13 @@ from minka_common.db import Database
 from minka_common.errors import Problem, install_problem_handlers
 from minka_common.events.feed import events_router
 from minka_common.events.tables import EventTables
+from minka_common.events.webhook_delivery import (
+    close_webhook_http,
+    open_webhook_http,
+    run_webhook_round,
+    webhook_settings,
+)
+from minka_common.events.webhooks import webhooks_router
 from minka_common.idempotency import IdempotencyStore
 from minka_common.migrations import upgrade_to_head_async
 from minka_common.observability import MetricsMiddleware, health_router
@@ -50,20 +57,23 @@ def create_service_app(
     events: EventTables | None = None,
     event_types: Sequence[str] = (),
 ) -> FastAPI:
+    webhook_startup: list[StartupHook] = []  # filled below when the service has events
+    webhook_shutdown: list[StartupHook] = []
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         if migrations is not None:
             await upgrade_to_head_async(migrations, database.url)
-        for hook in on_startup:
+        for hook in [*on_startup, *webhook_startup]:
             await hook(app)
         try:
             yield
         finally:
-            for hook in on_shutdown:
+            for hook in [*webhook_shutdown, *on_shutdown]:
                 await hook(app)
             await database.dispose()
 
-    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan, root_path=root_path,
+    app = FastAPI(title=title, description=description, version="1.0", lifespan=lifespan,
                   responses=PROBLEM_RESPONSES)  # type: ignore[arg-type]
     app.state.service_name = name
     app.state.database = database
@@ -71,13 +81,34 @@ def create_service_app(
     app.state.idempotency = IdempotencyStore(database, idempotency_table)
     install_problem_handlers(app)
     app.add_middleware(MetricsMiddleware, service=name)
+    if root_path:
+        app.add_middleware(RootPathMiddleware, root_path=root_path)
     app.include_router(health_router)
     for router in routers:
         app.include_router(router)
     if events is not None:
         app.state.event_store = events
         app.include_router(events_router(events, event_types))
+        app.include_router(webhooks_router(events, event_types))
+        rounds = PeriodicJob("webhook deliveries", lambda app: webhook_settings(app).webhook_interval_seconds,
+                             run_webhook_round)
+        webhook_startup.extend([open_webhook_http, rounds.start])
+        webhook_shutdown.extend([rounds.stop, close_webhook_http])
     return app
+
+
+class RootPathMiddleware:
+    """Serves the app under the prefix a reverse proxy strips (``MINKA_<SERVICE>_ROOT_PATH``), as uvicorn's
+    ``--root-path`` does, so links and the OpenAPI docs carry the prefix the caller used."""
+
+    def __init__(self, app: ASGIApp, root_path: str) -> None:
+        self.app, self.root_path = app, root_path
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] in ("http", "websocket") and not scope.get("root_path"):
+            path = scope["path"] if scope["path"].startswith(self.root_path + "/") else self.root_path + scope["path"]
+            scope = {**scope, "root_path": self.root_path, "path": path}
+        await self.app(scope, receive, send)
 
 
 @dataclass(frozen=True)

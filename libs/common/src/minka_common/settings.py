@@ -42,6 +42,27 @@ class ServiceSettings(BaseSettings):
     )
     http_timeout_seconds: float = Field(5.0, validation_alias=shared("HTTP_TIMEOUT_SECONDS"))
 
+    webhook_interval_seconds: float = Field(
+        5.0, ge=0,
+        description="How often the background job fans new events out to webhooks and sends what is due; "
+        "0 = never in the background",
+    )
+    webhook_timeout_seconds: float = Field(
+        10.0, gt=0, description="How long one webhook request may take, connecting included, before it counts as failed"
+    )
+    webhook_max_attempts: int = Field(
+        12, ge=1, description="Attempts at one delivery before it is marked failed (it can then be retried by hand)"
+    )
+    webhook_retry_base_seconds: float = Field(
+        10.0, gt=0, description="Wait after a delivery's first failed attempt; doubled after each further failure"
+    )
+    webhook_retry_max_seconds: float = Field(
+        3600.0, gt=0, description="Longest wait between two attempts at one delivery"
+    )
+    webhook_concurrency: int = Field(
+        10, ge=1, description="Deliveries one replica sends at once (to different subjects; a subject's go in order)"
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
