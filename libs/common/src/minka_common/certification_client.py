@@ -7,14 +7,16 @@ that is down gives a 503 (see ``ServiceClient``).
 from __future__ import annotations
 
 import uuid
-from datetime import date
+from collections.abc import Sequence
+from datetime import date, datetime
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict
 
 from minka_common.clients import ServiceClient
 from minka_common.errors import ServiceUnavailable
 
-__all__ = ["CertificationClient", "CoverageStatus", "StandardRef"]
+__all__ = ["CertificationClient", "CertificationEvent", "CertificationEventPage", "CoverageStatus", "StandardRef"]
 
 
 class StandardRef(BaseModel):
@@ -41,6 +43,27 @@ class CoverageStatus(BaseModel):
     reason: str | None = None
 
 
+class CertificationEvent(BaseModel):
+    """One event of certification's feed (``GET /v1/events``); ``data`` as the event type defines it."""
+
+    model_config = ConfigDict(extra="ignore")
+
+    id: str
+    cursor: str
+    type: str
+    subject: str
+    occurred_at: datetime
+    data: dict[str, Any]
+
+
+class CertificationEventPage(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    items: list[CertificationEvent]
+    next_cursor: str
+    has_more: bool
+
+
 class CertificationClient(ServiceClient):
     service_name = "certification"
 
@@ -52,3 +75,16 @@ class CertificationClient(ServiceClient):
         if found is None:
             raise ServiceUnavailable("certification has no status endpoint at the configured address")
         return CoverageStatus.model_validate(found)
+
+    async def events(self, after: str | None, types: Sequence[str] = (), limit: int = 100) -> CertificationEventPage:
+        """The events after a cursor (``next_cursor`` or an event's ``cursor``; None for the start), oldest first.
+        Needs a service token: the feed shows a caller only what its role may see."""
+        params: dict[str, Any] = {"limit": limit}
+        if after is not None:
+            params["after"] = after
+        if types:
+            params["type"] = list(types)
+        found = await self.get_json("/v1/events", params)
+        if found is None:
+            raise ServiceUnavailable("certification has no event feed at the configured address")
+        return CertificationEventPage.model_validate(found)

@@ -13,13 +13,16 @@ from minka_common.auth import KeySetSource
 from minka_common.certification_client import CertificationClient
 from minka_common.clients import http_client
 from minka_common.db import Database
+from minka_common.errors import ServiceUnavailable
 from minka_common.ids import utcnow
 from minka_common.registry_client import RegistryClient
 from minka_traceability import provenance
-from minka_traceability.database import idempotency_keys
+from minka_traceability.database import event_store, idempotency_keys
 from minka_traceability.epcis import routes as epcis_routes
 from minka_traceability.epcis.validation import EpcisValidator, load_validator
+from minka_traceability.events import EVENT_TYPES
 from minka_traceability.lots import routes as lot_routes
+from minka_traceability.origin_alerts import follow_certification_feed
 from minka_traceability.red_flags import routes as red_flag_routes
 from minka_traceability.red_flags.service import recheck_claims
 from minka_traceability.settings import TraceabilitySettings
@@ -60,14 +63,19 @@ def create_app(
                  epcis_routes.router],
         migrations=MIGRATIONS if settings.migrate_on_start else None,
         root_path=settings.root_path,
-        on_startup=[CLAIM_RECHECK.start],
-        on_shutdown=[CLAIM_RECHECK.stop, close_clients],
+        on_startup=[CLAIM_RECHECK.start, CERTIFICATION_FEED.start],
+        on_shutdown=[CLAIM_RECHECK.stop, CERTIFICATION_FEED.stop, close_clients],
+        events=event_store,
+        event_types=EVENT_TYPES,
     )
     app.state.settings = settings
     app.state.clock = utcnow
     app.state.registry = RegistryClient(registry.http, registry.tokens)
     app.state.certification = CertificationClient(certification_http, registry.tokens)
     app.state.epcis_validator = _validator(settings)
+    if settings.certification_feed_interval_seconds and not settings.service_client_id:
+        logger.warning("no service client configured: certification's event feed is not followed, "
+                       "so holders of lots are not alerted when an origin's certificate is suspended")
     return app
 
 
@@ -91,3 +99,24 @@ async def _recheck_claims(app: FastAPI) -> None:
 CLAIM_RECHECK = PeriodicJob("claim recheck", lambda app: app.state.settings.claim_recheck_interval_seconds,
                             _recheck_claims)
 """Suspensions recorded late, effective before production, are caught here (and by POST /v1/red-flags/recheck)."""
+
+
+async def _follow_certification_feed(app: FastAPI) -> None:
+    try:
+        progress = await follow_certification_feed(app.state.database, app.state.certification,
+                                                   app.state.clock().date())
+    except ServiceUnavailable as exc:  # expected now and then: no traceback, the next round retries
+        logger.warning("certification feed not read (%s); the next round starts from the same cursor", exc.detail)
+        return
+    if progress.certification_events:
+        logger.info("certification feed: %d certificate change(s), %d lot alert(s), %d red flag(s)",
+                    progress.certification_events, progress.alerts, progress.red_flags)
+
+
+def _certification_feed_interval(app: FastAPI) -> float:
+    settings: TraceabilitySettings = app.state.settings
+    return settings.certification_feed_interval_seconds if settings.service_client_id else 0
+
+
+CERTIFICATION_FEED = PeriodicJob("certification feed", _certification_feed_interval, _follow_certification_feed)
+"""Certificates suspended or withdrawn reach the holders of lots from that origin within one interval."""

@@ -33,6 +33,11 @@ class TraceabilitySettings(ServiceSettings):
         "(a suspension recorded late, effective before production, raises a red flag); 0 = never in the background",
     )
     claim_recheck_days: int = Field(400, ge=1, description="Origin lots produced this many days back are rechecked")
+    certification_feed_interval_seconds: float = Field(
+        10, ge=0,
+        description="How often certification's event feed is read for suspended or withdrawn certificates, whose "
+        "effect on lots in play is recorded as lot.origin_certificate_suspended events; 0 = never in the background",
+    )
     epc_base_uri: str = Field(
         "https://id.minka.example", description="Base of the URIs that identify lots, sites and parties in EPCIS"
     )
