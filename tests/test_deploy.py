@@ -21,6 +21,7 @@ from pydantic import AliasChoices
 from pydantic_settings import BaseSettings
 
 from minka_certification.settings import CertificationSettings
+from minka_common.migrate_cli import parse_arguments
 from minka_registry.settings import RegistrySettings
 from minka_traceability.settings import TraceabilitySettings
 
@@ -190,6 +191,11 @@ def containers(kind: str | None = None) -> list[Container]:
 
 def deployment_container(service: str) -> Container:
     (container,) = [container for container in containers("Deployment") if container.service == service]
+    return container
+
+
+def job_container(service: str) -> Container:
+    (container,) = [container for container in containers("Job") if container.service == service]
     return container
 
 
@@ -436,6 +442,22 @@ def test_one_migration_job_per_service_upgrades_that_services_database():
         assert job.pod["restartPolicy"] in {"Never", "OnFailure"}
         database_url = f"MINKA_{service.upper()}_DATABASE_URL"
         assert job.env()[database_url] == deployment_container(service).env()[database_url]
+
+
+def test_each_kubernetes_service_waits_for_its_own_migrations_in_an_init_container():
+    for service in SERVICES:
+        container = deployment_container(service)
+        (init,) = [Container(container.workload, spec) for spec in container.pod.get("initContainers", [])]
+        command = init.spec["command"]
+        assert command[:5] == ["python", "-m", "minka_common.migrate_cli", service, "wait"], command
+        arguments = parse_arguments(command[3:])
+        job = named("Job", f"{service}-migrate")
+        assert arguments.timeout == job["spec"]["activeDeadlineSeconds"]  # waits as long as the Job may run
+        assert init.spec["image"] == container.spec["image"]
+        assert init.spec["envFrom"] == container.spec["envFrom"]
+        database_url = f"MINKA_{service.upper()}_DATABASE_URL"
+        assert init.env()[database_url] == container.env()[database_url] == job_container(service).env()[database_url]
+        assert init.env().items() <= container.env().items()  # what the service gets, and no other secret
 
 
 def test_the_kubernetes_ports_and_probes_match_the_uvicorn_commands():

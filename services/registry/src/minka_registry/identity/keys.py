@@ -19,6 +19,9 @@ ALGORITHM = SIGNING_ALGORITHMS[0]
 
 class SigningKeys:
     def __init__(self, private_key: RSAKey) -> None:
+        # A key given without a "kid" gets its RFC 7638 thumbprint: the same key yields the same kid in every
+        # replica and after every restart, so tokens keep verifying against any replica's JWKS.
+        private_key.ensure_kid()
         self._private = private_key
         self._public = KeySet([RSAKey.import_key(private_key.as_dict(private=False))])
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 
+from sqlalchemy.exc import IntegrityError
 from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
@@ -72,7 +73,18 @@ async def create_client(
 
 
 async def ensure_client(session: AsyncSession, client_id: str, secret: str, role: Role, name: str) -> None:
-    """An unbound API client configured by settings exists with this secret and role (created or updated)."""
+    """An unbound API client configured by settings exists with this secret and role (created or updated).
+
+    Replicas starting together all run this: when another one inserts the client between our look and our
+    insert, its row is updated instead."""
+    try:
+        await _create_or_update_client(session, client_id, secret, role, name)
+    except IntegrityError:
+        await session.rollback()
+        await _create_or_update_client(session, client_id, secret, role, name)
+
+
+async def _create_or_update_client(session: AsyncSession, client_id: str, secret: str, role: Role, name: str) -> None:
     client = (await session.exec(select(ApiClient).where(ApiClient.client_id == client_id))).one_or_none()
     if client is None:
         client = ApiClient(client_id=client_id, name=name, secret_hash="", role=role)
