@@ -13,6 +13,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 import uvicorn
+from event_support import events
 from standardwebhooks import Webhook, WebhookVerificationError
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -81,17 +82,6 @@ async def register(client: httpx.AsyncClient, headers: dict, receiver: Receiver,
     return webhook
 
 
-async def feed(client: httpx.AsyncClient, headers: dict, types: list[str]) -> list[dict]:
-    events, cursor = [], None
-    while True:
-        params = {"limit": 500, "type": types} | ({"after": cursor} if cursor else {})
-        page = (await client.get("/v1/events", headers=headers, params=params)).json()
-        events += page["items"]
-        cursor = page["next_cursor"]
-        if not page["has_more"]:
-            return events
-
-
 async def eventually(condition, seconds: float = 60) -> None:
     async with asyncio.timeout(seconds):
         while not condition():  # noqa: ASYNC110 - the receiver runs in another thread
@@ -117,7 +107,7 @@ async def test_a_buyer_follows_its_lots_and_hears_of_a_suspension(receiver, make
 
     await eventually(lambda: sum(e["type"] == "lot.origin_certificate_suspended"
                                  for e in receiver.events["/hooks/buyer"].values()) == 3)
-    expected = await feed(traceability, buyer.headers, LOT_EVENTS)
+    expected = await events(traceability, buyer.headers, type=LOT_EVENTS)
     await eventually(lambda: len(receiver.events["/hooks/buyer"]) == len(expected))
 
     delivered = receiver.events["/hooks/buyer"]

@@ -7,34 +7,13 @@ import itertools
 import uuid
 from datetime import date, timedelta
 
-import httpx
+from event_support import before, events, feed
 
 from minka_certification.app import TIME_RULES
 from minka_certification.certifications.lifecycle import CertificationStatus
 from minka_certification.certifications.service import history
 from minka_certification.events import certificate_event_type
 from minka_common.ids import today
-
-
-async def feed(client: httpx.AsyncClient, headers: dict, **params) -> dict:
-    response = await client.get("/v1/events", params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def events(client: httpx.AsyncClient, headers: dict, after: str | None = None, **params) -> list[dict]:
-    """Every event the caller sees after the cursor, following next_cursor to the end."""
-    seen: list[dict] = []
-    while True:
-        page = await feed(client, headers, **({"after": after} if after else {}), limit=500, **params)
-        seen += page["items"]
-        after = page["next_cursor"]
-        if not page["has_more"]:
-            return seen
-
-
-def before(event: dict) -> str:
-    return str(int(event["cursor"]) - 1)
 
 
 def of(certification_id: str, seen: list[dict]) -> list[dict]:

@@ -4,36 +4,12 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-import httpx
+from certification_support import ok
+from event_support import before, events, feed
 
 from minka_common.ids import today
 
 HEADER = "full_name,gender,birth_date,national_id\n"
-
-
-def ok(response: httpx.Response, status: int = 200) -> dict:
-    assert response.status_code == status, response.text
-    return response.json()
-
-
-async def feed(registry: httpx.AsyncClient, headers: dict, **params) -> dict:
-    return ok(await registry.get("/v1/events", params=params, headers=headers))
-
-
-async def events(registry: httpx.AsyncClient, headers: dict, after: str | None = None, **params) -> list[dict]:
-    """Every event the caller sees after the cursor, following next_cursor to the end."""
-    seen: list[dict] = []
-    while True:
-        page = await feed(registry, headers, **({"after": after} if after else {}), limit=500, **params)
-        seen += page["items"]
-        after = page["next_cursor"]
-        if not page["has_more"]:
-            return seen
-
-
-def before(event: dict) -> str:
-    """The cursor just before an event: where a reader that has not seen it yet stands."""
-    return str(int(event["cursor"]) - 1)
 
 
 async def register(registry, headers: dict, cooperative_id: str, name: str = "Ana Quispe", **extra) -> dict:

@@ -7,31 +7,10 @@ import itertools
 import uuid
 from datetime import UTC, datetime
 
-import httpx
 import pytest
+from event_support import before, events, feed
 
 _longitudes = itertools.count()
-
-
-async def feed(client: httpx.AsyncClient, headers: dict, **params) -> dict:
-    response = await client.get("/v1/events", params=params, headers=headers)
-    assert response.status_code == 200, response.text
-    return response.json()
-
-
-async def events(client: httpx.AsyncClient, headers: dict, after: str | None = None, **params) -> list[dict]:
-    """Every event the caller sees after the cursor, following next_cursor to the end."""
-    seen: list[dict] = []
-    while True:
-        page = await feed(client, headers, **({"after": after} if after else {}), limit=500, **params)
-        seen += page["items"]
-        after = page["next_cursor"]
-        if not page["has_more"]:
-            return seen
-
-
-def before(event: dict) -> str:
-    return str(int(event["cursor"]) - 1)
 
 
 def kinds(seen: list[dict]) -> list[tuple[str, str]]:
