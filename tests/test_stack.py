@@ -31,6 +31,6 @@ def test_the_rendered_gateway_lists_every_replica_and_leaves_no_placeholder(tmp_
     site = (tmp_path / "minka.conf").read_text()
     assert not PLACEHOLDER.search(site)
     for replica in stack.replicas:
-        assert f"server 127.0.0.1:{replica.port};" in site
+        assert f"server 127.0.0.1:{replica.port} max_fails=0;" in site
     assert "listen 127.0.0.1:9999;" in site
     assert f"include {tmp_path}/minka.conf;" in (tmp_path / "nginx.conf").read_text()

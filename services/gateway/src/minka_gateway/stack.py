@@ -160,8 +160,10 @@ class Stack:
         self._wait_ready("nginx", f"{self.gateway_url}/registry/readyz")
 
     def write_nginx_configuration(self) -> Path:
+        # max_fails=0: a replica that refused a connection is not shunned for the next 10 s, so a restarted
+        # service is used as soon as it is ready (a refused connection costs nothing; nginx tries the next one).
         servers = {
-            service: " ".join(f"server 127.0.0.1:{replica.port};" for replica in self.replicas
+            service: " ".join(f"server 127.0.0.1:{replica.port} max_fails=0;" for replica in self.replicas
                               if replica.service == service)
             for service in SERVICES
         }
