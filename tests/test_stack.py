@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import socket
+
 import pytest
 
 from minka_gateway.stack import PLACEHOLDER, SERVICES, Stack, StackSettings, render_template
@@ -34,3 +36,14 @@ def test_the_rendered_gateway_lists_every_replica_and_leaves_no_placeholder(tmp_
         assert f"server 127.0.0.1:{replica.port} max_fails=0;" in site
     assert "listen 127.0.0.1:9999;" in site
     assert f"include {tmp_path}/minka.conf;" in (tmp_path / "nginx.conf").read_text()
+
+
+def test_up_refuses_ports_in_use_before_starting_anything(tmp_path):
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        taken = listener.getsockname()[1]
+        stack = Stack(StackSettings(dir=tmp_path, gateway_port=taken, base_port=taken + 100), environment={})
+        with pytest.raises(SystemExit, match=f"port.* {taken} already in use"):
+            stack.up()
+    assert not (tmp_path / "logs").exists()

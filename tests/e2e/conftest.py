@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import random
-import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -19,7 +18,7 @@ import httpx
 import pytest
 
 from minka_common.testing import fresh_database_url
-from minka_gateway.stack import SERVICES, Stack, StackSettings
+from minka_gateway.stack import SERVICES, Stack, StackSettings, port_is_free
 
 ADMIN_CLIENT = ("e2e-admin", "e2e-admin-secret-0123456789")
 HTTP_TIMEOUT_SECONDS = 3
@@ -32,20 +31,11 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
             item.add_marker(pytest.mark.e2e)
 
 
-def _free(port: int) -> bool:
-    with socket.socket() as probe:
-        try:
-            probe.bind(("127.0.0.1", port))
-        except OSError:
-            return False
-    return True
-
-
 def free_ports(count: int) -> int:
     """The first of ``count`` consecutive free ports."""
     for _ in range(100):
         first = random.randrange(20000, 40000)
-        if all(_free(first + offset) for offset in range(count)):
+        if all(port_is_free(first + offset) for offset in range(count)):
             return first
     raise RuntimeError("no free ports")
 

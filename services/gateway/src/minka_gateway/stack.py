@@ -16,6 +16,7 @@ import re
 import secrets
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -82,6 +83,9 @@ class Stack:
             for index in range(self.settings.replicas)
         ]
 
+    def ports(self) -> list[int]:
+        return [self.settings.gateway_port, *(replica.port for replica in self.replicas)]
+
     @property
     def gateway_url(self) -> str:
         return f"http://127.0.0.1:{self.settings.gateway_port}"
@@ -91,6 +95,10 @@ class Stack:
     def up(self) -> None:
         if self.running_pids():
             raise SystemExit(f"already running (see {self.pid_file}); `make down` first")
+        taken = [port for port in self.ports() if not port_is_free(port)]
+        if taken:
+            raise SystemExit(f"port(s) {', '.join(map(str, taken))} already in use: set MINKA_GATEWAY_PORT or "
+                             "MINKA_STACK_BASE_PORT, or stop what listens there")
         (self.dir / "logs").mkdir(parents=True, exist_ok=True)
         self.environment.update(self._service_environment())
         self._write_pids({})
@@ -257,6 +265,15 @@ http {{
     include {dir}/minka.conf;
 }}
 """
+
+
+def port_is_free(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def _alive(pid: int) -> bool:
