@@ -268,7 +268,10 @@ http {{
 
 
 def port_is_free(port: int) -> bool:
+    """Nothing listens on the port (connections of a stopped server waiting out TIME_WAIT do not count,
+    as servers bind with SO_REUSEADDR)."""
     with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             probe.bind(("127.0.0.1", port))
         except OSError:
