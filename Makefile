@@ -10,7 +10,7 @@ PORT ?= 8000
 export UV_PYTHON_DOWNLOADS := never
 export UV_PYTHON := $(PYTHON)
 
-.PHONY: run test e2e up down lint check-migrations migration clean bench
+.PHONY: run test e2e browser up down lint check-migrations migration clean bench
 
 $(UV):
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info >= (3, 11) else "Minka needs Python 3.11 or newer")'
@@ -37,6 +37,10 @@ down: .venv/.synced
 # The end-to-end suite against that shape (needs nginx: apt-get install nginx-light).
 e2e: .venv/.synced
 	$(UV) run --frozen --no-sync pytest -m e2e tests/e2e $(PYTEST_ARGS)
+
+# The thin client in headless Chromium against the running all-in-one system (needs Debian's chromium).
+browser: .venv/.synced
+	$(UV) run --frozen --no-sync pytest -m browser tests/browser $(PYTEST_ARGS)
 
 lint: .venv/.synced
 	$(UV) run --frozen --no-sync ruff check .

@@ -52,6 +52,11 @@ async def test_the_thin_client_is_served_under_app(gateway: httpx.AsyncClient):
     assert "<html" in page.text
 
 
+async def test_json_is_compressed_for_clients_that_accept_it(gateway: httpx.AsyncClient):
+    spec = await gateway.get("/registry/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert spec.headers["content-encoding"] == "gzip" and spec.json()["paths"]
+
+
 async def test_bootstrap_client_works_through_the_gateway(gateway: httpx.AsyncClient):
     token = await gateway.post(
         "/registry/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=("gateway-admin", "gateway-admin-secret")

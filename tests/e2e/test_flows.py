@@ -35,6 +35,11 @@ async def test_unknown_paths_and_oversized_bodies_are_problems(gateway: httpx.As
     assert too_large.json()["status"] == 413 and too_large.headers["content-type"] == "application/problem+json"
 
 
+async def test_json_is_compressed_for_clients_that_accept_it(gateway: httpx.AsyncClient):
+    spec = await gateway.get("/traceability/openapi.json", headers={"Accept-Encoding": "gzip"})
+    assert spec.headers["content-encoding"] == "gzip" and spec.json()["paths"]
+
+
 async def test_the_thin_client_is_served_under_app(gateway: httpx.AsyncClient):
     page = await gateway.get("/app/")
     assert page.status_code == 200 and page.headers["content-type"].startswith("text/html")

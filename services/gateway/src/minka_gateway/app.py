@@ -17,6 +17,7 @@ from fastapi import FastAPI
 from fastapi.responses import RedirectResponse
 from fastapi.staticfiles import StaticFiles
 from pydantic_settings import BaseSettings
+from starlette.middleware.gzip import GZipMiddleware
 
 from minka_certification.app import create_app as create_certification_app
 from minka_certification.settings import CertificationSettings
@@ -88,6 +89,7 @@ def create_app(
     for prefix, service in services.items():
         gateway.mount(f"/{prefix}", service)
     gateway.mount("/app", StaticFiles(directory=STATIC_ROOT / "app", html=True), name="app")
+    gateway.add_middleware(GZipMiddleware, minimum_size=1000)  # phones on slow links, as nginx does
 
     @gateway.get("/", include_in_schema=False)
     async def index() -> dict[str, object]:
