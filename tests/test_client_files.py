@@ -1,9 +1,8 @@
-"""The thin client's files: what the service worker keeps for offline use, its cache version, its messages."""
+"""The thin client's files: what the service worker keeps for offline use, and its cache version."""
 
 from __future__ import annotations
 
 import hashlib
-import json
 import re
 from pathlib import Path
 
@@ -11,7 +10,6 @@ from minka_gateway.app import STATIC_ROOT
 
 APP = STATIC_ROOT / "app"
 SERVICE_WORKER = APP / "sw.js"
-LANGUAGES = ("en", "es", "fr", "pt")
 
 
 def app_files() -> list[Path]:
@@ -36,8 +34,3 @@ def test_the_cache_version_follows_the_files_so_returning_users_get_a_changed_ap
     declared = re.search(r"const VERSION = '([^']+)';", SERVICE_WORKER.read_text()).group(1)
     assert declared == content_version(), f"app files changed: set VERSION in sw.js to '{content_version()}'"
 
-
-def test_every_language_has_every_message():
-    keys = {language: set(json.loads((APP / "messages" / f"{language}.json").read_text())) for language in LANGUAGES}
-    for language in LANGUAGES:
-        assert keys[language] == keys["en"], language
