@@ -76,7 +76,9 @@ async def test_the_app_reloads_offline_and_sends_what_waited_when_back_online(
     await expect(page.get_by_role("button", name="Sign out", exact=True)).to_be_visible()
     await expect(status).to_contain_text("Offline")
     await expect(status).to_contain_text(ONE_WAITING)
-    assert {lot["id"] for lot in await seeded.lots()} == before
+    # No "nothing reached the API yet" here (the test above checks it): once a service worker controls the page,
+    # Chromium's offline emulation does not always cover the requests that pass through it, so the waiting lot may
+    # already have gone. What must hold either way: it is recorded exactly once.
 
     await context.set_offline(False)
     await expect(status).to_contain_text("All changes sent", timeout=15_000)
