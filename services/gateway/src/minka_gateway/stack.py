@@ -200,7 +200,7 @@ class Stack:
     def pid_file(self) -> Path:
         return self.dir / "pids.json"
 
-    def _read_pids(self) -> dict[str, int]:
+    def pids(self) -> dict[str, int]:
         try:
             return json.loads(self.pid_file.read_text())
         except (FileNotFoundError, json.JSONDecodeError):
@@ -211,19 +211,19 @@ class Stack:
         self.pid_file.write_text(json.dumps(pids, indent=2))
 
     def running_pids(self) -> dict[str, int]:
-        return {name: pid for name, pid in self._read_pids().items() if _alive(pid)}
+        return {name: pid for name, pid in self.pids().items() if _alive(pid)}
 
     def _spawn(self, name: str, command: list[str]) -> None:
         log = (self.dir / "logs" / f"{name}.log").open("ab")
         process = subprocess.Popen(command, env=self.environment, stdout=log, stderr=subprocess.STDOUT,
                                    stdin=subprocess.DEVNULL, start_new_session=True)
         log.close()
-        self._write_pids({**self._read_pids(), name: process.pid})
+        self._write_pids({**self.pids(), name: process.pid})
 
     def _wait_ready(self, name: str, url: str) -> None:
         deadline = time.monotonic() + self.settings.start_timeout_seconds
         while time.monotonic() < deadline:
-            if not _alive(self._read_pids()[name]):
+            if not _alive(self.pids()[name]):
                 raise SystemExit(f"{name} exited:\n{_tail(self.dir / 'logs' / f'{name}.log')}")
             try:
                 if httpx.get(url, timeout=2).status_code == 200:
@@ -238,10 +238,10 @@ class Stack:
         self._stop([replica.name for replica in self.replicas if replica.service in services])
 
     def down(self) -> None:
-        self._stop(list(self._read_pids()))
+        self._stop(list(self.pids()))
 
     def _stop(self, names: list[str]) -> None:
-        pids = self._read_pids()
+        pids = self.pids()
         for name in names:
             if name in pids:
                 _terminate(pids[name])
@@ -324,7 +324,7 @@ def main(argv: list[str]) -> int:
             stack.down()
             print("Minka is down")
         case ["status"]:
-            for name, pid in stack._read_pids().items():
+            for name, pid in stack.pids().items():
                 print(f"{name:16} pid {pid:>7}  {'running' if _alive(pid) else 'stopped'}")
         case _:
             print("usage: python -m minka_gateway.stack up|down|status", file=sys.stderr)

@@ -22,16 +22,17 @@ EVENT_TYPES = [MEMBER_JOINED, MEMBER_LEFT]
 def member_joined(
     session: AsyncSession, membership_id: uuid.UUID, miner_id: uuid.UUID, cooperative_id: uuid.UUID, joined_on: date
 ) -> None:
-    record_event(session, event_store, MEMBER_JOINED, f"miner:{miner_id}",
-                 {"membership_id": str(membership_id), "miner_id": str(miner_id),
-                  "cooperative_id": str(cooperative_id), "joined_on": joined_on.isoformat()},
-                 audience=[cooperative_id])
+    _membership_event(session, MEMBER_JOINED, membership_id, miner_id, cooperative_id, joined_on=joined_on)
 
 
 def member_left(
     session: AsyncSession, membership_id: uuid.UUID, miner_id: uuid.UUID, cooperative_id: uuid.UUID, left_on: date
 ) -> None:
-    record_event(session, event_store, MEMBER_LEFT, f"miner:{miner_id}",
-                 {"membership_id": str(membership_id), "miner_id": str(miner_id),
-                  "cooperative_id": str(cooperative_id), "left_on": left_on.isoformat()},
-                 audience=[cooperative_id])
+    _membership_event(session, MEMBER_LEFT, membership_id, miner_id, cooperative_id, left_on=left_on)
+
+
+def _membership_event(session: AsyncSession, type: str, membership_id: uuid.UUID, miner_id: uuid.UUID,
+                      cooperative_id: uuid.UUID, **day: date) -> None:
+    data = {"membership_id": str(membership_id), "miner_id": str(miner_id), "cooperative_id": str(cooperative_id),
+            **{name: value.isoformat() for name, value in day.items()}}
+    record_event(session, event_store, type, f"miner:{miner_id}", data, audience=[cooperative_id])
