@@ -7,14 +7,13 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 
 from minka_certification.app import create_app as create_certification_app
 from minka_certification.settings import CertificationSettings
 from minka_common.auth import InProcessKeySet
 from minka_common.ids import utcnow
-from minka_common.testing import fresh_database_url
+from minka_common.testing import drop_created_databases, fresh_database_url, running
 from minka_registry.app import create_app as create_registry_app
 from minka_registry.settings import RegistrySettings
 from minka_traceability.app import create_app as create_traceability_app
@@ -25,6 +24,13 @@ pytest_plugins = ["certification_support", "traceability_support"]
 BOOTSTRAP_CLIENT = ("test-admin", "test-admin-secret-0123456789")
 CERTIFICATION_CLIENT = ("test-certification", "test-certification-secret-0123456789")
 TRACEABILITY_CLIENT = ("test-traceability", "test-traceability-secret-0123456789")
+
+
+@pytest.fixture(scope="session", autouse=True)
+async def drop_test_databases() -> AsyncIterator[None]:
+    """The run's PostgreSQL databases are dropped at its end (this fixture is set up first, so torn down last)."""
+    yield
+    await drop_created_databases()
 
 
 @pytest.fixture(scope="session")
@@ -43,7 +49,7 @@ async def registry_app(data_dir) -> AsyncIterator[FastAPI]:
         webhook_interval_seconds=0,
     )
     app = create_registry_app(settings)
-    async with LifespanManager(app):
+    async with running(app):
         yield app
 
 
@@ -113,7 +119,7 @@ async def certification_app(data_dir, registry_app: FastAPI) -> AsyncIterator[Fa
     app = create_certification_app(
         settings, registry_app=registry_app, key_set=InProcessKeySet(registry_app.state.signing_keys.public_key_set)
     )
-    async with LifespanManager(app):
+    async with running(app):
         yield app
 
 
@@ -142,7 +148,7 @@ async def traceability_app(data_dir, registry_app: FastAPI, certification_app: F
         settings, registry_app=registry_app, certification_app=certification_app,
         key_set=InProcessKeySet(registry_app.state.signing_keys.public_key_set),
     )
-    async with LifespanManager(app):
+    async with running(app):
         yield app
 
 

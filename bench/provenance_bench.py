@@ -62,7 +62,6 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
@@ -72,7 +71,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from minka_common.auth import InProcessKeySet
 from minka_common.db import Database
 from minka_common.migrations import upgrade_to_head_async
-from minka_common.testing import TEST_DATABASE_ENV, fresh_database_url
+from minka_common.testing import TEST_DATABASE_ENV, fresh_database_url, running
 from minka_traceability.app import MIGRATIONS, create_app
 from minka_traceability.graph import Direction, load_graph
 from minka_traceability.lots.models import CustodyEvent, EventLot, Lot, LotHolder
@@ -479,10 +478,10 @@ async def build(url: str, ops: Iterable[Op]) -> float:
 
 
 @asynccontextmanager
-async def running(url: str, issuer: Issuer) -> AsyncIterator[Running]:
+async def service_at(url: str, issuer: Issuer) -> AsyncIterator[Running]:
     settings = TraceabilitySettings(database_url=url, migrate_on_start=True, claim_recheck_interval_seconds=0)
     app = create_app(settings, key_set=InProcessKeySet(lambda: issuer.key_set))
-    async with LifespanManager(app, startup_timeout=120), httpx.AsyncClient(
+    async with running(app), httpx.AsyncClient(
         transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600
     ) as client:
         yield Running(app, client)
@@ -493,7 +492,7 @@ async def measure(sides: list[Side], target: dict[str, Any], expected: Expected,
     issuer = Issuer(TraceabilitySettings())
     buyer = issuer.headers("buyer", target["custodian_id"])
     async with AsyncExitStack() as stack:
-        apps = [await stack.enter_async_context(running(side.url, issuer)) for side in sides]
+        apps = [await stack.enter_async_context(service_at(side.url, issuer)) for side in sides]
         for side, app in zip(sides, apps, strict=True):
             side.rows = await row_counts(app.engine)
             await app.capture_statements(target["id"])

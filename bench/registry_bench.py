@@ -17,9 +17,8 @@ import time
 from pathlib import Path
 
 import httpx
-from asgi_lifespan import LifespanManager
 
-from minka_common.testing import fresh_database_url
+from minka_common.testing import fresh_database_url, running
 from minka_registry.app import create_app
 from minka_registry.settings import RegistrySettings
 
@@ -60,7 +59,7 @@ async def main() -> None:
         url = await fresh_database_url("registry_bench", Path(data_dir))
         print(f"database: {url.split('://')[0]}")
         app = create_app(RegistrySettings(data_dir=data_dir, database_url=url, bootstrap_client_id=ADMIN[0], bootstrap_client_secret=ADMIN[1]))
-        async with LifespanManager(app), httpx.AsyncClient(
+        async with running(app), httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://bench", timeout=600
         ) as client:
             token = (await client.post("/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=ADMIN)).json()

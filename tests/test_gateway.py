@@ -4,9 +4,8 @@ from collections.abc import AsyncIterator
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 
-from minka_common.testing import fresh_database_url
+from minka_common.testing import fresh_database_url, running
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +25,7 @@ async def gateway(tmp_path_factory, monkeypatch_module) -> AsyncIterator[httpx.A
     from minka_gateway.app import create_app
 
     app = create_app()
-    async with LifespanManager(app):
+    async with running(app):
         async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://minka.test") as client:
             yield client
 

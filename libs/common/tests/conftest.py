@@ -9,7 +9,6 @@ from typing import Annotated
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import APIRouter, Depends, FastAPI
 from joserfc import jwt
 from joserfc.jwk import KeySet, RSAKey
@@ -23,6 +22,7 @@ from minka_common.auth import CurrentPrincipal, InProcessKeySet, Principal, Role
 from minka_common.db import Database, db_session, service_base
 from minka_common.idempotency import IdempotentRoute, idempotency_table
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.testing import running
 
 ISSUER, AUDIENCE = "urn:test:issuer", "minka"
 SampleModel = service_base("sample")
@@ -118,7 +118,7 @@ async def sample_app(issuer: Issuer, tmp_path_factory) -> AsyncIterator[FastAPI]
         routers=[build_router()],
         migrations=None,
     )
-    async with LifespanManager(app):
+    async with running(app):
         yield app
 
 

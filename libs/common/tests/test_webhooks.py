@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
-from asgi_lifespan import LifespanManager
 from fastapi import FastAPI
 from sqlalchemy import MetaData, func, select
 from standardwebhooks import Webhook, WebhookVerificationError
@@ -28,7 +27,7 @@ from minka_common.events.webhook_delivery import Deliverer, fan_out, run_webhook
 from minka_common.idempotency import idempotency_table
 from minka_common.ids import utcnow
 from minka_common.settings import ServiceSettings
-from minka_common.testing import fresh_database_url
+from minka_common.testing import fresh_database_url, running
 
 EVENT_TYPES = ["thing.created", "thing.changed", "thing.removed"]
 metadata = MetaData()
@@ -122,7 +121,7 @@ async def app(issuer, receiver: Receiver, tmp_path_factory) -> AsyncIterator[Fas
     )
     app.state.settings = SETTINGS
     app.state.clock = MovableClock()
-    async with LifespanManager(app):
+    async with running(app):
         real_http = app.state.webhook_http
         assert isinstance(real_http, httpx.AsyncClient) and not real_http.is_closed
         async with httpx.AsyncClient(transport=Routed(receiver)) as test_http:

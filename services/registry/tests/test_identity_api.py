@@ -101,20 +101,19 @@ async def test_signing_key_survives_a_restart(tmp_path):
 
 
 async def test_bootstrap_client_secret_is_updated_on_start(tmp_path):
-    from asgi_lifespan import LifespanManager
 
-    from minka_common.testing import fresh_database_url
+    from minka_common.testing import fresh_database_url, running
     from minka_registry.app import create_app
     from minka_registry.settings import RegistrySettings
 
     url = await fresh_database_url("registry_bootstrap", tmp_path)
     for secret in ("first-secret-123456", "second-secret-123456"):
         app = create_app(RegistrySettings(data_dir=tmp_path, database_url=url, bootstrap_client_id="boot", bootstrap_client_secret=secret))
-        async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as client:
+        async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as client:
             ok = await client.post("/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=("boot", secret))
             assert ok.status_code == 200
     old = None
     app = create_app(RegistrySettings(data_dir=tmp_path, database_url=url))
-    async with LifespanManager(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as client:
+    async with running(app), httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://r") as client:
         old = await client.post("/v1/oauth/token", data={"grant_type": "client_credentials"}, auth=("boot", "first-secret-123456"))
     assert old.status_code == 401

@@ -7,14 +7,13 @@ import asyncio
 import json
 from collections import Counter
 
-from asgi_lifespan import LifespanManager
 from joserfc.jwk import RSAKey
 from sqlmodel import select
 
 from minka_common.auth import Role
 from minka_common.db import Database
 from minka_common.migrations import upgrade_to_head_async
-from minka_common.testing import fresh_database_url
+from minka_common.testing import fresh_database_url, running
 from minka_registry.app import MIGRATIONS, create_app
 from minka_registry.identity.models import ApiClient
 from minka_registry.identity.passwords import verify_secret
@@ -98,7 +97,7 @@ async def test_two_registry_replicas_starting_together_on_an_empty_database_both
         )
 
     async def start_and_stop(settings: RegistrySettings) -> None:
-        async with LifespanManager(create_app(settings)):
+        async with running(create_app(settings)):
             pass
 
     await asyncio.gather(start_and_stop(replica()), start_and_stop(replica()))
