@@ -6,6 +6,7 @@ Certified cooperatives come from ``make_group`` and ``flows`` (``tests/support/c
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -35,6 +36,24 @@ def make_party(actors):
         organization = await actors.organization(kind, name or f"{kind} party")
         role = "coop_manager" if kind == "cooperative" else "buyer"
         return Party(organization, await actors.headers(role, organization["id"]))
+
+    return make
+
+
+_longitudes = itertools.count()
+
+
+@pytest.fixture
+def make_producer(registry, make_party):
+    """``await make_producer(name, capacity_kg_per_month=None)``: a cooperative (as a Party) with one gold site,
+    which may declare a monthly capacity."""
+    async def make(name: str, capacity_kg_per_month: str | None = None) -> tuple[Party, dict]:
+        producer = await make_party("cooperative", name)
+        point = {"type": "Point", "coordinates": [-131.0 - 0.01 * next(_longitudes), -10.0]}
+        response = await registry.post("/v1/sites", headers=producer.headers, json={
+            "cooperative_id": producer.id, "name": f"{name} pit", "geometry": point, "minerals": ["gold"],
+            "method": "alluvial", "capacity_kg_per_month": capacity_kg_per_month})
+        return producer, ok(response, 201)
 
     return make
 

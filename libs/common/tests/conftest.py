@@ -20,9 +20,10 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 from minka_common.app import create_service_app
 from minka_common.auth import CurrentPrincipal, InProcessKeySet, Principal, Role, TokenVerifier, require_roles
 from minka_common.db import Database, db_session, service_base
-from minka_common.idempotency import IdempotentRoute, idempotency_table
+from minka_common.idempotency import idempotency_table
 from minka_common.pagination import Page, PageParams, paginate
 from minka_common.testing import running
+from minka_common.unit_of_work import UnitOfWorkRoute
 
 ISSUER, AUDIENCE = "urn:test:issuer", "minka"
 SampleModel = service_base("sample")
@@ -52,13 +53,13 @@ class ItemOut(BaseModel):
 def build_router() -> APIRouter:
     from minka_common.ids import new_id
 
-    router = APIRouter(prefix="/v1", route_class=IdempotentRoute)
+    router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
 
     @router.post("/items", status_code=201)
     async def create(body: ItemIn, session: Session, principal: CurrentPrincipal) -> ItemOut:
         item = Item(id=new_id(), name=body.name, organization_id=principal.organization_id)
         session.add(item)
-        await session.commit()
+        await session.flush()
         return ItemOut(id=item.id, name=item.name)
 
     @router.get("/items")

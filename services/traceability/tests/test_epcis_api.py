@@ -7,6 +7,8 @@ The supply chain is built once for the module: three origin lots (one weighed in
 
 from __future__ import annotations
 
+import asyncio
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -406,3 +408,44 @@ async def test_an_exported_document_is_captured_as_is_by_another_system(chain, e
     assert await captured_events(traceability, chain.refiner["headers"], epc=part) == []
     again = await capture(traceability, capturer["headers"], exported.content)
     assert len(problem_fields(again)) == 14
+
+
+# --- capture as a job --------------------------------------------------------------------------------------------
+
+
+async def follow_capture(traceability, headers: dict, accepted: httpx.Response) -> dict:
+    """The capture job of a 202 once it is no longer running (GET its Location, as an EPCIS client does)."""
+    assert accepted.status_code == 202, accepted.text
+    path = accepted.headers["location"]
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline:
+        job = (await traceability.get(path, headers=headers)).json()
+        if not job["running"]:
+            return job
+        await asyncio.sleep(0.05)
+    raise AssertionError("the capture job did not finish")
+
+
+async def test_a_capture_asked_as_a_job_runs_after_the_answer_and_is_found_at_its_location(traceability, capturer):
+    epc_class = new_epc_class()
+    document = epcis_document(object_event(epc_class), transformation(epc_class, inputs="10", outputs="9.5",
+                                                                      loss="0.5"))
+    headers = capturer["headers"] | {"Prefer": "respond-async"}
+    accepted = await capture(traceability, headers, encoded(document))
+    assert accepted.json()["running"] is True and accepted.json()["finishedAt"] is None
+    job = await follow_capture(traceability, capturer["headers"], accepted)
+    assert (job["success"], job["eventCount"], job["errors"]) == (True, 2, [])
+    assert job["captureID"] == accepted.json()["captureID"]
+    assert len(await captured_events(traceability, capturer["headers"], epc=epc_class)) == 2
+
+
+async def test_a_refused_capture_job_lists_the_problems_and_stores_nothing(traceability, capturer, actors):
+    epc_class = new_epc_class()
+    document = epcis_document(object_event(epc_class), object_event(epc_class, bizStep="teleporting"))
+    accepted = await capture(traceability, capturer["headers"] | {"Prefer": "respond-async"}, encoded(document))
+    job = await follow_capture(traceability, capturer["headers"], accepted)
+    assert job["success"] is False and job["running"] is False
+    assert [error["field"] for error in job["errors"]] == ["epcisBody.eventList[1].bizStep"]
+    assert await captured_events(traceability, capturer["headers"], epc=epc_class) == []
+    stranger = await organisation(actors, "trader", "EPCIS stranger", "buyer")
+    assert (await traceability.get(accepted.headers["location"], headers=stranger["headers"])).status_code == 404

@@ -3,33 +3,15 @@ involved in it (custodian, dispatcher and receiver, cooperative of origin), neve
 
 from __future__ import annotations
 
-import itertools
 import uuid
 from datetime import UTC, datetime
 
-import pytest
 from event_support import before, events, feed
-
-_longitudes = itertools.count()
 
 
 def kinds(seen: list[dict]) -> list[tuple[str, str]]:
     """(type, lot id) of each event."""
     return [(event["type"], event["data"]["lot_id"]) for event in seen]
-
-
-@pytest.fixture
-def make_producer(actors, registry, ok, make_party):
-    """A cooperative (as a Party) with one gold site, which may declare a monthly capacity."""
-    async def make(name: str, capacity_kg_per_month: str | None = None):
-        producer = await make_party("cooperative", name)
-        point = {"type": "Point", "coordinates": [-131.0 - 0.01 * next(_longitudes), -10.0]}
-        site = ok(await registry.post("/v1/sites", headers=producer.headers, json={
-            "cooperative_id": producer.id, "name": f"{name} pit", "geometry": point, "minerals": ["gold"],
-            "method": "alluvial", "capacity_kg_per_month": capacity_kg_per_month}), 201)
-        return producer, site
-
-    return make
 
 
 async def test_each_custody_step_is_an_event_for_the_organisations_involved_only(

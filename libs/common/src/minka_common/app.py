@@ -29,6 +29,7 @@ from minka_common.events.webhook_delivery import (
 )
 from minka_common.events.webhooks import webhooks_router
 from minka_common.idempotency import IdempotencyStore
+from minka_common.jobs import JobRunner, jobs_router
 from minka_common.migrations import upgrade_to_head_async
 from minka_common.observability import MetricsMiddleware, health_router
 from minka_common.settings import ServiceSettings
@@ -56,8 +57,9 @@ def create_service_app(
     root_path: str = "",
     events: EventTables | None = None,
     event_types: Sequence[str] = (),
+    jobs: JobRunner | None = None,
 ) -> FastAPI:
-    webhook_startup: list[StartupHook] = []  # filled below when the service has events
+    webhook_startup: list[StartupHook] = []  # filled below when the service has events or jobs
     webhook_shutdown: list[StartupHook] = []
 
     @asynccontextmanager
@@ -94,6 +96,11 @@ def create_service_app(
                              run_webhook_round)
         webhook_startup.extend([open_webhook_http, rounds.start])
         webhook_shutdown.extend([rounds.stop, close_webhook_http])
+    if jobs is not None:
+        app.state.jobs = jobs
+        app.include_router(jobs_router(jobs))
+        webhook_startup.append(jobs.start)
+        webhook_shutdown.insert(0, jobs.stop)
     return app
 
 

@@ -133,13 +133,27 @@ def principal_from_claims(claims: dict[str, Any]) -> Principal:
 _bearer = HTTPBearer(auto_error=False, description="JWT from the registry's token endpoint")
 
 
+_PRINCIPAL = "minka_principal"
+
+
+async def request_principal(request: Request) -> Principal:
+    """The caller of the request, from its Bearer token, verified once per request (401 without a valid one)."""
+    cached: Principal | None = request.scope.get(_PRINCIPAL)
+    if cached is not None:
+        return cached
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a Bearer token is required")
+    verifier: TokenVerifier = request.app.state.token_verifier
+    principal = request.scope[_PRINCIPAL] = await verifier.verify(token.strip())
+    return principal
+
+
 async def current_principal(
     request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)]
 ) -> Principal:
-    if credentials is None:
-        raise Unauthorized("a Bearer token is required")
-    verifier: TokenVerifier = request.app.state.token_verifier
-    return await verifier.verify(credentials.credentials)
+    """The caller (``_bearer`` only documents the scheme in OpenAPI; the header is read by ``request_principal``)."""
+    return await request_principal(request)
 
 
 CurrentPrincipal = Annotated[Principal, Depends(current_principal)]

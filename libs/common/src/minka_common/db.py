@@ -6,7 +6,8 @@ so the three services can share one process without sharing metadata.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from decimal import Decimal, localcontext
 from pathlib import Path
@@ -17,7 +18,7 @@ from sqlalchemy import DateTime, Numeric, String, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import registry
+from sqlalchemy.orm import Session, registry
 from sqlalchemy.types import TypeDecorator
 from sqlmodel import Field, SQLModel
 from sqlmodel.ext.asyncio.session import AsyncSession
@@ -83,14 +84,38 @@ def create_engine_for(url: str, echo: bool = False) -> AsyncEngine:
     return create_async_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
 
+COMMITTED_BY_REQUEST = "minka_committed_by_request"
+
+
+class MinkaSession(AsyncSession):
+    """A session that refuses ``commit()`` while a request's unit of work owns it: the route commits the
+    request's changes once, together with its idempotency outcome (``minka_common.unit_of_work``)."""
+
+    async def commit(self) -> None:
+        if self.info.get(COMMITTED_BY_REQUEST):
+            raise RuntimeError("a request's changes are committed by its unit of work: flush instead of commit")
+        await super().commit()
+
+
 class Database:
     def __init__(self, url: str, echo: bool = False) -> None:
         self.url = url
         self.engine = create_engine_for(url, echo)
-        self.sessionmaker = async_sessionmaker(self.engine, class_=AsyncSession, expire_on_commit=False)
+        self.sessionmaker = async_sessionmaker(self.engine, class_=MinkaSession, expire_on_commit=False)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
 
     def session(self) -> AsyncSession:
         return self.sessionmaker()
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[AsyncSession]:
+        """A session whose changes commit when the block ends without an exception (background work, start-up)."""
+        async with self.session() as session:
+            yield session
+            await session.commit()
 
     async def ping(self) -> None:
         async with self.engine.connect() as connection:
@@ -108,18 +133,45 @@ async def one_or_not_found(session: AsyncSession, statement: Any, what: str) -> 
     return row
 
 
-async def commit_or_conflict(session: AsyncSession, conflict: str) -> None:
-    """Commits; a unique index hit by a concurrent request (or a duplicate) becomes a 409 with this detail
-    instead of a 500, and the session is rolled back."""
+async def flush_or_conflict(session: AsyncSession, conflict: str) -> None:
+    """Flushes; a unique index hit by a concurrent request (or a duplicate) becomes a 409 with this detail
+    instead of a 500 (the request's transaction is then rolled back)."""
     try:
-        await session.commit()
+        await session.flush()
     except IntegrityError as exc:
         await session.rollback()
         raise Conflict(conflict) from exc
 
 
+REQUEST_SESSION = "minka_session"
+_AFTER_COMMIT = "minka_after_commit"
+
+
+def after_commit(session: AsyncSession | Session, action: Callable[[], None]) -> None:
+    """Runs ``action`` once the session's transaction has committed (never if it rolls back): work that must only
+    follow a durable change, such as filling a process cache or waking a job runner."""
+    sync_session = session.sync_session if isinstance(session, AsyncSession) else session
+    sync_session.info.setdefault(_AFTER_COMMIT, []).append(action)
+
+
+@event.listens_for(Session, "after_commit")
+def _run_after_commit(session: Session) -> None:
+    for action in session.info.pop(_AFTER_COMMIT, []):
+        action()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_after_commit(session: Session) -> None:
+    session.info.pop(_AFTER_COMMIT, None)
+
+
 async def db_session(request: Request) -> AsyncIterator[AsyncSession]:
-    """FastAPI dependency: a session on the service's own database; rolled back unless committed."""
+    """FastAPI dependency: the request's session. Routes of a ``UnitOfWorkRoute`` share the one their unit of
+    work opened (and commits); elsewhere a session of its own, rolled back at the end (reads only)."""
+    owned: AsyncSession | None = request.scope.get(REQUEST_SESSION)
+    if owned is not None:
+        yield owned
+        return
     database: Database = request.app.state.database
     async with database.session() as session:
         yield session

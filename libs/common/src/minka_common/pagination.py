@@ -14,7 +14,8 @@ from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Depends, Query
 from pydantic import BaseModel
-from sqlalchemy import Select
+from sqlalchemy import Select, String
+from sqlalchemy.types import TypeDecorator
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.errors import Unprocessable
@@ -23,6 +24,16 @@ T = TypeVar("T")
 R = TypeVar("R")
 
 MAX_PAGE_SIZE = 500
+
+
+class UuidText(TypeDecorator[uuid.UUID]):
+    """Compares a UUID cursor with ids stored as text (tables declared with ``String(36)`` ids)."""
+
+    impl = String(36)
+    cache_ok = True
+
+    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
+        return None if value is None else str(value)
 
 
 class Page(BaseModel, Generic[T]):

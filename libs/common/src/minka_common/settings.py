@@ -7,11 +7,14 @@ Fields with an explicit alias are shared across services (``MINKA_DATA_DIR``,
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
-from typing import ClassVar
+from typing import Any, ClassVar
 
 from pydantic import AliasChoices, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from minka_common.crash_points import CrashAction, CrashPoint
 
 
 def shared(name: str) -> AliasChoices:
@@ -63,7 +66,32 @@ class ServiceSettings(BaseSettings):
         10, ge=1, description="Deliveries one replica sends at once (to different subjects; a subject's go in order)"
     )
 
+    job_poll_seconds: float = Field(
+        2.0, ge=0, description="How often a replica looks for jobs enqueued by other replicas (its own start at once); "
+        "0 = this process runs no jobs")
+    job_lease_seconds: float = Field(
+        30.0, gt=0, description="How long a running job's claim lasts without a heartbeat; a job whose process died "
+        "is taken up again after it")
+    job_max_attempts: int = Field(3, ge=1, description="Runs a job may start before it is marked failed")
+
+    crash_points: dict[CrashPoint, CrashAction] = Field(
+        default_factory=dict,
+        description="Tests only (fault injection): where a write request fails as a crash would, e.g. "
+        '{"after_commit": "kill"}; empty in production',
+    )
+
     def resolved_database_url(self) -> str:
         if self.database_url:
             return self.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / f'{self.service_name}.db').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def _default_settings() -> ServiceSettings:
+    return ServiceSettings()
+
+
+def service_settings(app: Any) -> ServiceSettings:
+    """The settings of a service app (``app.state.settings``), or the defaults for an app that has none."""
+    settings = getattr(app.state, "settings", None)
+    return settings if isinstance(settings, ServiceSettings) else _default_settings()

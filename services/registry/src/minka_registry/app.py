@@ -9,7 +9,8 @@ from fastapi import FastAPI
 from minka_common.app import create_service_app
 from minka_common.auth import InProcessKeySet, Role, TokenVerifier
 from minka_common.db import Database
-from minka_registry.database import event_store, idempotency_keys
+from minka_common.jobs import JobRunner
+from minka_registry.database import event_store, idempotency_keys, job_store
 from minka_registry.events import EVENT_TYPES
 from minka_registry.identity import routes as identity_routes
 from minka_registry.identity.keys import SigningKeys
@@ -55,6 +56,8 @@ def create_app(settings: RegistrySettings | None = None) -> FastAPI:
         on_startup=[configured_clients],
         events=event_store,
         event_types=EVENT_TYPES,
+        jobs=JobRunner(job_store, {miner_routes.IMPORT_JOB: miner_routes.run_import_job,
+                                   site_routes.LAYER_JOB: site_routes.run_layer_job}),
     )
     app.state.settings = settings
     app.state.signing_keys = keys

@@ -15,9 +15,10 @@ from minka_common.clients import http_client
 from minka_common.db import Database
 from minka_common.errors import ServiceUnavailable
 from minka_common.ids import utcnow
+from minka_common.jobs import JobRunner
 from minka_common.registry_client import RegistryClient
 from minka_traceability import provenance
-from minka_traceability.database import event_store, idempotency_keys
+from minka_traceability.database import event_store, idempotency_keys, job_store
 from minka_traceability.epcis import routes as epcis_routes
 from minka_traceability.epcis.validation import EpcisValidator, load_validator
 from minka_traceability.events import EVENT_TYPES
@@ -67,6 +68,7 @@ def create_app(
         on_shutdown=[CLAIM_RECHECK.stop, CERTIFICATION_FEED.stop, close_clients],
         events=event_store,
         event_types=EVENT_TYPES,
+        jobs=JobRunner(job_store, {epcis_routes.CAPTURE_JOB: epcis_routes.run_capture_job}),
     )
     app.state.settings = settings
     app.state.clock = utcnow
@@ -89,7 +91,7 @@ def _validator(settings: TraceabilitySettings) -> EpcisValidator | None:
 
 async def _recheck_claims(app: FastAPI) -> None:
     settings: TraceabilitySettings = app.state.settings
-    async with app.state.database.session() as session:
+    async with app.state.database.transaction() as session:
         raised = await recheck_claims(session, app.state.certification, app.state.clock().date(),
                                       settings.claim_recheck_days)
     if raised:

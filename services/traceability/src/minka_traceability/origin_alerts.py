@@ -177,7 +177,7 @@ async def recheck_since(
     """Rechecks the claims of the cooperative's origin lots produced since the change took effect."""
     if change.effective_on is None or change.effective_on > today:
         return 0
-    async with database.session() as session:
+    async with database.transaction() as session:
         raised = await recheck_claims(session, certification, today, (today - change.effective_on).days,
                                       cooperative_id=change.cooperative_id)
     return len(raised)

@@ -15,8 +15,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, Field, field_validator
-from sqlalchemy import ColumnElement, String, Table, func, insert, select, true, type_coerce, update
-from sqlalchemy.types import TypeDecorator
+from sqlalchemy import ColumnElement, Table, func, insert, select, true, type_coerce, update
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.auth import CurrentPrincipal, Principal, Role
@@ -24,9 +23,9 @@ from minka_common.db import db_session
 from minka_common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from minka_common.events.tables import EventTables
 from minka_common.events.webhook_rules import DeliveryState, new_secret, url_problem
-from minka_common.idempotency import IdempotentRoute
 from minka_common.ids import Clock, new_id, utcnow
-from minka_common.pagination import Page, PageParams, paginate
+from minka_common.pagination import Page, PageParams, UuidText, paginate
+from minka_common.unit_of_work import UnitOfWorkRoute
 
 Session = Annotated[AsyncSession, Depends(db_session)]
 MAX_EVENT_TYPES = 100
@@ -85,16 +84,6 @@ class DeliveryOut(BaseModel):
     created_at: datetime
 
 
-class _UuidText(TypeDecorator[uuid.UUID]):
-    """Compares a UUID cursor with ids stored as text."""
-
-    impl = String(36)
-    cache_ok = True
-
-    def process_bind_param(self, value: Any, dialect: Any) -> str | None:
-        return None if value is None else str(value)
-
-
 def webhook_out(row: Any) -> WebhookOut:
     return WebhookOut(id=row.id, url=row.url, event_types=row.event_types, description=row.description,
                       organization_id=row.organization_id, receives_all_organizations=row.sees_all,
@@ -137,7 +126,7 @@ def managed_by(principal: Principal, webhooks: Table) -> ColumnElement[bool]:
 
 def webhooks_router(tables: EventTables, event_types: Sequence[str]) -> APIRouter:
     webhooks, deliveries, events = tables.webhooks, tables.deliveries, tables.events
-    router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=IdempotentRoute)
+    router = APIRouter(prefix="/v1/webhooks", tags=["webhooks"], route_class=UnitOfWorkRoute)
     known_types = ", ".join(f"`{name}`" for name in event_types)
 
     async def managed_webhook(session: AsyncSession, principal: Principal, webhook_id: uuid.UUID) -> Any:
@@ -174,14 +163,14 @@ def webhooks_router(tables: EventTables, event_types: Sequence[str]) -> APIRoute
             .scalar_one(),
         }
         await session.exec(insert(webhooks).values(values))
-        await session.commit()
+        await session.flush()
         row = (await session.exec(select(webhooks).where(webhooks.c.id == values["id"]))).one()
         return WebhookCreated(**webhook_out(row).model_dump(), secret=row.secret)
 
     @router.get("", response_model=Page[WebhookOut], summary="Webhooks of the caller's organisation")
     async def list_webhooks(session: Session, principal: CurrentPrincipal, page: PageParams) -> Page[WebhookOut]:
         statement = select(webhooks).where(managed_by(principal, webhooks))
-        return await paginate(session, statement, type_coerce(webhooks.c.id, _UuidText()), page, webhook_out,
+        return await paginate(session, statement, type_coerce(webhooks.c.id, UuidText()), page, webhook_out,
                               id_of=lambda row: uuid.UUID(row.id))
 
     @router.get("/{webhook_id}", response_model=WebhookOut, summary="One webhook (without its secret)")
@@ -195,7 +184,7 @@ def webhooks_router(tables: EventTables, event_types: Sequence[str]) -> APIRoute
         clock: Clock = getattr(request.app.state, "clock", utcnow)
         await session.exec(update(webhooks).where(webhooks.c.id == str(webhook_id), webhooks.c.disabled_at.is_(None))
                               .values(disabled_at=clock()))
-        await session.commit()
+        await session.flush()
         return Response(status_code=204)
 
     @router.get("/{webhook_id}/deliveries", response_model=Page[DeliveryOut],
@@ -211,7 +200,7 @@ def webhooks_router(tables: EventTables, event_types: Sequence[str]) -> APIRoute
         statement = deliveries_of(str(webhook_id))
         if state is not None:
             statement = statement.where(deliveries.c.state == state)
-        return await paginate(session, statement, type_coerce(deliveries.c.id, _UuidText()), page, delivery_out,
+        return await paginate(session, statement, type_coerce(deliveries.c.id, UuidText()), page, delivery_out,
                               id_of=lambda row: uuid.UUID(row.id))
 
     @router.post("/{webhook_id}/deliveries/{delivery_id}/retry", response_model=DeliveryOut,
@@ -233,7 +222,7 @@ def webhooks_router(tables: EventTables, event_types: Sequence[str]) -> APIRoute
         )
         if retried.rowcount != 1:
             raise Conflict(f"only a failed delivery can be retried; this one is {delivery.state}")
-        await session.commit()
+        await session.flush()
         row = (await session.exec(deliveries_of(webhook.id).where(deliveries.c.id == delivery.id))).one()
         return delivery_out(row)
 

@@ -26,9 +26,9 @@ from minka_certification.deps import Now, Registry
 from minka_certification.findings.schemas import finding_out
 from minka_common.auth import CurrentPrincipal, Principal
 from minka_common.errors import NotFound
-from minka_common.idempotency import IdempotentRoute
+from minka_common.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(prefix="/v1", tags=["audits"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/v1", tags=["audits"], route_class=UnitOfWorkRoute)
 
 
 async def load_visible_audit(session: Session, principal: Principal, audit_id: uuid.UUID) -> tuple[Audit, Certification]:

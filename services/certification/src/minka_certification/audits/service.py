@@ -33,7 +33,7 @@ from minka_certification.tiers import (
     compute_tier,
     indicator_statuses,
 )
-from minka_common.db import commit_or_conflict
+from minka_common.db import flush_or_conflict
 from minka_common.errors import Conflict, NotFound, Unprocessable
 from minka_common.registry_client import RegistryClient
 
@@ -96,7 +96,7 @@ async def create_audit(
     if certification.status == S.applied:
         await change_status(session, certification, S.audit_scheduled, at=now, actor=actor,
                             reason=f"initial audit drawn for {audit_on.isoformat()}")
-    await commit_or_conflict(session, "the certification already has an open audit; close it first")
+    await flush_or_conflict(session, "the certification already has an open audit; close it first")
     return audit
 
 
@@ -175,7 +175,7 @@ async def record_results(
                     note=r.note, recorded_by=actor, recorded_at=now)
         for r in results
     )
-    await commit_or_conflict(session, "results for the same indicators were recorded at the same moment; retry")
+    await flush_or_conflict(session, "results for the same indicators were recorded at the same moment; retry")
     return len(results)
 
 
@@ -227,7 +227,7 @@ async def close_audit(
     audit.claims = list(outcome.claims)
     session.add(audit)
     await _carry_tier(session, certification, audit, outcome, actor, now)
-    await session.commit()
+    await session.flush()
     return outcome, opened
 
 

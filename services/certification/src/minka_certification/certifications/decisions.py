@@ -29,7 +29,7 @@ from minka_certification.certifications.service import (
 from minka_certification.standards.document import StandardKind
 from minka_certification.standards.service import find_document
 from minka_common.auth import Principal, Role
-from minka_common.db import commit_or_conflict
+from minka_common.db import flush_or_conflict
 from minka_common.errors import Conflict, Forbidden, Unprocessable
 from minka_common.registry_client import RegistryClient
 
@@ -85,7 +85,7 @@ async def open_certification(
     session.add(certification)
     session.add(CertificationEvent(certification_id=certification.id, to_status=S.applied.value,
                                    actor=principal.subject, reason="application", at=now))
-    await commit_or_conflict(session, f"the cooperative already has a running certification against {body.standard.code}")
+    await flush_or_conflict(session, f"the cooperative already has a running certification against {body.standard.code}")
     return certification
 
 
@@ -106,7 +106,7 @@ async def decide(
         if decision == Decision.reinstate:
             await _ensure_nothing_suspends(session, certification, now, decision)
         await change_status(session, certification, target, at=now, actor=actor, reason=reason)
-    await session.commit()
+    await session.flush()
     return certification
 
 

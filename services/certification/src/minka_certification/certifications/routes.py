@@ -31,11 +31,11 @@ from minka_certification.database import Session
 from minka_certification.deps import Now, Registry
 from minka_common.auth import CurrentPrincipal, Principal
 from minka_common.errors import NotFound
-from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(prefix="/v1", route_class=IdempotentRoute)
-public_router = APIRouter(prefix="/v1", tags=["certificates"])
+router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
+public_router = APIRouter(prefix="/v1", tags=["certificates"], route_class=UnitOfWorkRoute)
 CERTIFICATE_NUMBER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9-]*$"
 
 
@@ -90,7 +90,7 @@ async def update_certification(
     ensure_not_ended(CertificationStatus(certification.status), "its risk factor changes")
     certification.risk_factor, certification.updated_at = body.risk_factor, now
     session.add(certification)
-    await session.commit()
+    await session.flush()
     return await _out(session, certification)
 
 

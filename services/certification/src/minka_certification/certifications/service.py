@@ -91,8 +91,7 @@ async def change_status(
         .values(**values)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
-        await session.rollback()
+    if result.rowcount != 1:  # nothing changed: the caller may read it again and carry on, or give up
         raise Conflict("the certification changed while this request was handled; read it again and retry")
     for name, value in values.items():
         setattr(certification, name, value)
@@ -133,19 +132,20 @@ async def apply_time_rules(session: AsyncSession, certification: Certification, 
         try:
             await change_status(session, certification, transition.to, at=transition.at, actor=SYSTEM_ACTOR,
                                 reason=transition.reason)
-            await session.commit()
         except Conflict:
             await session.refresh(certification)  # another request applied it first; look again
     return certification
 
 
 async def apply_time_rules_to_all(session: AsyncSession, now: datetime) -> int:
-    """The periodic task's work: every active certification brought up to date; returns how many changed."""
+    """The periodic task's work: every active certification brought up to date, each committed on its own;
+    returns how many changed."""
     statement = select(Certification).where(col(Certification.status).in_([s.value for s in ACTIVE]))
     changed = 0
     for certification in (await session.exec(statement.order_by(Certification.id))).all():
         before = certification.status
         await apply_time_rules(session, certification, now)
+        await session.commit()
         changed += certification.status != before
     return changed
 

@@ -15,10 +15,10 @@ from minka_certification.findings import service
 from minka_certification.findings.models import Finding
 from minka_certification.findings.schemas import FindingClose, FindingCreate, FindingOut, finding_out
 from minka_common.auth import CurrentPrincipal
-from minka_common.idempotency import IdempotentRoute
+from minka_common.unit_of_work import UnitOfWorkRoute
 
 router = APIRouter(prefix="/v1/certifications/{certification_id}/findings", tags=["findings"],
-                   route_class=IdempotentRoute)
+                   route_class=UnitOfWorkRoute)
 
 
 @router.get("", response_model=list[FindingOut], summary="Findings of a certification, oldest first")
@@ -41,7 +41,7 @@ async def create_finding(
     certification = await load_current(session, principal, certification_id, now)
     finding = service.raise_finding(session, await scheme_for(session, certification), certification, body,
                                     principal.subject, now)
-    await session.commit()
+    await session.flush()
     await apply_time_rules(session, certification, now)
     return finding_out(finding, now.date())
 
@@ -54,5 +54,5 @@ async def close_finding(
     certification = await load_current(session, principal, certification_id, now)
     note = body.note if body else None
     finding = await service.close_finding(session, certification, finding_id, note, principal.subject, now)
-    await session.commit()
+    await session.flush()
     return finding_out(finding, now.date())

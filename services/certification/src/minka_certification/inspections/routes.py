@@ -15,10 +15,10 @@ from minka_certification.inspections import service
 from minka_certification.inspections.models import Inspection
 from minka_certification.inspections.schemas import InspectionCreate, InspectionOut
 from minka_common.auth import CurrentPrincipal
-from minka_common.idempotency import IdempotentRoute
+from minka_common.unit_of_work import UnitOfWorkRoute
 
 router = APIRouter(prefix="/v1/certifications/{certification_id}/inspections", tags=["internal inspections"],
-                   route_class=IdempotentRoute)
+                   route_class=UnitOfWorkRoute)
 
 
 def _out(inspection: Inspection) -> InspectionOut:

@@ -54,7 +54,7 @@ async def record_inspection(
         lifts_sanction=body.lifts_sanction, note=body.note, inspector=inspector, created_at=now,
     )
     session.add(inspection)
-    await session.commit()
+    await session.flush()
     return inspection
 
 

@@ -13,8 +13,9 @@ from minka_certification.plan.improvement import ImprovementPlan, improvement_pl
 from minka_certification.standards.document import Level
 from minka_certification.tiers import Status
 from minka_common.auth import CurrentPrincipal
+from minka_common.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(prefix="/v1", tags=["improvement plan"])
+router = APIRouter(prefix="/v1", tags=["improvement plan"], route_class=UnitOfWorkRoute)
 
 
 @router.get("/certifications/{certification_id}/improvement-plan", response_model=ImprovementPlan,

@@ -13,10 +13,10 @@ from minka_certification.standards.document import CODE_PATTERN, StandardDocumen
 from minka_certification.standards.models import PublishedStandard
 from minka_common.auth import CurrentPrincipal, Principal, Role, require_roles
 from minka_common.errors import NotFound
-from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(prefix="/v1/standards", tags=["standards"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/v1/standards", tags=["standards"], route_class=UnitOfWorkRoute)
 
 
 class StandardSummary(BaseModel):

@@ -13,7 +13,7 @@ from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_certification.standards.document import StandardDocument, StandardRef, document_problems
 from minka_certification.standards.models import PublishedStandard
-from minka_common.db import commit_or_conflict
+from minka_common.db import flush_or_conflict
 from minka_common.errors import Conflict, FieldError, NotFound, Unprocessable
 
 EXAMPLES = Path(__file__).parent / "examples"
@@ -70,7 +70,7 @@ async def publish(session: AsyncSession, document: StandardDocument, actor: str)
         document=document.model_dump(mode="json", exclude_none=True), published_by=actor,
     )
     session.add(row)
-    await commit_or_conflict(session, f"{document.ref} was published at the same moment by another request")
+    await flush_or_conflict(session, f"{document.ref} was published at the same moment by another request")
     return row
 
 
@@ -85,6 +85,7 @@ async def publish_examples(session: AsyncSession) -> list[StandardRef]:
         if await find_published(session, document.ref) is None:
             try:
                 await publish(session, document, actor="system:examples")
+                await session.commit()
             except Conflict:
                 continue  # another replica published it first
             published.append(document.ref)

@@ -26,8 +26,9 @@ from minka_certification.inspections.rules import sanction_in_force
 from minka_certification.inspections.service import member_inspections
 from minka_certification.standards.document import Level, StandardRef
 from minka_common.errors import Unprocessable
+from minka_common.unit_of_work import UnitOfWorkRoute
 
-router = APIRouter(prefix="/v1", tags=["status"])
+router = APIRouter(prefix="/v1", tags=["status"], route_class=UnitOfWorkRoute)
 
 
 class CoverageStatus(BaseModel):

@@ -8,14 +8,14 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from minka_common.auth import Principal, Role, require_roles
-from minka_common.idempotency import IdempotentRoute
+from minka_common.unit_of_work import UnitOfWorkRoute
 from minka_registry.database import Session
 from minka_registry.identity import service
 from minka_registry.identity.oauth import issue_token_response
 from minka_registry.identity.schemas import ClientCreate, ClientCreated, UserCreate, UserOut
 
 public_router = APIRouter(tags=["identity"])
-router = APIRouter(prefix="/v1", tags=["identity"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/v1", tags=["identity"], route_class=UnitOfWorkRoute)
 
 Admin = Annotated[Principal, Depends(require_roles(Role.admin))]
 

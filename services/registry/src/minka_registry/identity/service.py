@@ -9,7 +9,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.auth import Role
-from minka_common.db import commit_or_conflict
+from minka_common.db import flush_or_conflict
 from minka_common.errors import Unprocessable
 from minka_registry.identity.models import ApiClient, User
 from minka_registry.identity.oauth import TokenRequestAccounts
@@ -55,7 +55,7 @@ async def create_user(
     await check_role_binding(session, role, organization_id)
     user = User(email=email.lower(), password_hash=hash_secret(password), role=role, organization_id=organization_id)
     session.add(user)
-    await commit_or_conflict(session, f"a user with email {email.lower()} already exists")
+    await flush_or_conflict(session, f"a user with email {email.lower()} already exists")
     return user
 
 
@@ -68,7 +68,7 @@ async def create_client(
         client_id=new_client_id(), name=name, secret_hash=hash_secret(secret), role=role, organization_id=organization_id
     )
     session.add(client)
-    await session.commit()
+    await session.flush()
     return client, secret
 
 

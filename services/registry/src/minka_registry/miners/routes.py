@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 from datetime import date
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Query, Request, Response
 from sqlmodel import select
 from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException, MultiPartParser
@@ -15,9 +15,10 @@ from starlette.formparsers import MultiPartException, MultiPartParser
 from minka_common.auth import CurrentPrincipal, Principal
 from minka_common.db import one_or_not_found
 from minka_common.errors import ContentTooLarge, NotFound, ProblemError, Unprocessable, UnsupportedMediaType
-from minka_common.idempotency import IdempotentRoute
 from minka_common.ids import today
+from minka_common.jobs import ACCEPTED_RESPONSE, JobContext, accepted, wants_job
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.unit_of_work import UnitOfWorkRoute
 from minka_registry.database import Session
 from minka_registry.miners import service
 from minka_registry.miners.access import (
@@ -28,6 +29,7 @@ from minka_registry.miners.access import (
 )
 from minka_registry.miners.models import Miner
 from minka_registry.miners.schemas import (
+    ImportedMiner,
     ImportResult,
     JoinRequest,
     LeaveRequest,
@@ -39,7 +41,7 @@ from minka_registry.miners.schemas import (
     miner_out,
 )
 
-router = APIRouter(prefix="/v1", route_class=IdempotentRoute)
+router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
 
 MAX_UPLOAD_BYTES = 10 * 1024 * 1024
 """Largest CSV file accepted by the import (10 MiB; 50,000 rows are far below it)."""
@@ -228,16 +230,45 @@ async def read_csv_upload(request: Request) -> bytes:
     return data
 
 
+INLINE_IMPORT_BYTES = 64 * 1024
+"""A file up to this size (about 1,000 rows) is imported before the answer (201); a bigger one, or any file sent
+with ``Prefer: respond-async``, is imported as a job (202 and its Location)."""
+IMPORT_JOB = "miners.import"
+
+
 @router.post("/miners/import", status_code=201, response_model=ImportResult, tags=["miners"],
-             summary="Import miners from a CSV file, all or nothing", openapi_extra=_IMPORT_BODY)
+             summary="Import miners from a CSV file, all or nothing", openapi_extra=_IMPORT_BODY,
+             responses=ACCEPTED_RESPONSE,
+             description=f"Files up to {INLINE_IMPORT_BYTES // 1024} KiB are imported before the answer (201). "
+                         "Bigger files, and any file sent with `Prefer: respond-async`, are imported as a job: "
+                         "202 with the job and its `Location`; the job's `result` is the same as the 201's body, "
+                         "its `problem` the same 422 (every bad row) when the file is refused.")
 async def import_miners(
     request: Request,
     session: Session,
     principal: CurrentPrincipal,
     cooperative_id: Annotated[uuid.UUID, Query(description="the cooperative the miners join today")],
-) -> ImportResult:
+) -> ImportResult | Response:
     ensure_may_write_miners(principal)
     ensure_cooperative_in_scope(principal, cooperative_id)
     data = await read_csv_upload(request)
+    if wants_job(request, len(data), INLINE_IMPORT_BYTES):
+        job = await request.app.state.jobs.enqueue(
+            session, IMPORT_JOB, principal, input=data,
+            params={"cooperative_id": str(cooperative_id), "on": today().isoformat()})
+        return accepted(request, job)
     imported = await service.import_miners(session, cooperative_id, data, today())
-    return ImportResult(imported=imported, cooperative_id=cooperative_id)
+    return import_result(cooperative_id, imported)
+
+
+def import_result(cooperative_id: uuid.UUID, imported: list[tuple[int, uuid.UUID]]) -> ImportResult:
+    return ImportResult(imported=len(imported), cooperative_id=cooperative_id,
+                        miners=[ImportedMiner(line=line, id=miner_id) for line, miner_id in imported])
+
+
+async def run_import_job(job: JobContext) -> dict:
+    """The import of a file too big to finish before a proxy's timeout: the same rules, in the job's transaction."""
+    cooperative_id = uuid.UUID(job.params["cooperative_id"])
+    imported = await service.import_miners(job.session, cooperative_id, job.input or b"",
+                                           date.fromisoformat(job.params["on"]), job.progress)
+    return import_result(cooperative_id, imported).model_dump(mode="json")

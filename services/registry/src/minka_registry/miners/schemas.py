@@ -100,9 +100,15 @@ class MinerOut(BaseModel):
     updated_at: datetime
 
 
+class ImportedMiner(BaseModel):
+    line: int = Field(description="The CSV line of the miner (line 1 is the header)")
+    id: uuid.UUID
+
+
 class ImportResult(BaseModel):
     imported: int
     cooperative_id: uuid.UUID
+    miners: list[ImportedMiner] = Field(description="The new miners' ids, by the CSV line each came from")
 
 
 def membership_out(membership: Membership) -> MembershipOut:

@@ -1,6 +1,6 @@
 """Miners and memberships: the rules (plain functions, no I/O) and the database operations.
 
-Database operations take a session and finish with at most one commit, so
+Database operations take the request's session and flush; the request commits once, so
 every write that touches several rows is one transaction. Authorisation is
 not done here (see ``access.py``): callers pass only what the principal may
 act on.
@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import unicodedata
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -255,12 +255,12 @@ def members_statement(cooperative_id: uuid.UUID, on: date) -> Select:
 
 
 # --------------------------------------------------------------------------------------------
-# Writes (each ends with one commit)
+# Writes (each ends with one flush; the request's unit of work commits)
 # --------------------------------------------------------------------------------------------
 
 
-async def _commit(session: AsyncSession, *, flush_first: bool = False, then: Sequence[object] = ()) -> None:
-    """Commit (one transaction); a unique index hit by a concurrent request becomes a 409 instead of a 500.
+async def _flush(session: AsyncSession, *, flush_first: bool = False, then: Sequence[object] = ()) -> None:
+    """Flush; a unique index hit by a concurrent request becomes a 409 instead of a 500.
 
     With ``flush_first`` what is already in the session is flushed before ``then`` is added.
     """
@@ -268,7 +268,7 @@ async def _commit(session: AsyncSession, *, flush_first: bool = False, then: Seq
         if flush_first:
             await session.flush()
         session.add_all(then)
-        await session.commit()
+        await session.flush()
     except IntegrityError as exc:
         await session.rollback()
         message = str(exc.orig)
@@ -315,8 +315,8 @@ async def create_miner(session: AsyncSession, data: MinerCreate, today: date) ->
     membership = Membership(miner_id=miner.id, cooperative_id=data.cooperative_id, joined_on=joined_on, created_at=now)
     session.add(miner)
     events.member_joined(session, membership.id, miner.id, data.cooperative_id, joined_on)
-    # The miner row first (no ORM relationship orders the two inserts), then both in one commit.
-    await _commit(session, flush_first=True, then=[membership])
+    # The miner row first (no ORM relationship orders the two inserts), then both in one transaction.
+    await _flush(session, flush_first=True, then=[membership])
     return miner, membership
 
 
@@ -344,7 +344,7 @@ async def update_miner(
         miner.search_name = search_key(miner.full_name)
     miner.updated_at = utcnow()
     session.add(miner)
-    await _commit(session)
+    await _flush(session)
     return miner, current_membership(latest, today)
 
 
@@ -354,7 +354,7 @@ async def leave_cooperative(session: AsyncSession, miner: Miner, left_on: date) 
     miner.updated_at = utcnow()
     session.add_all([membership, miner])
     events.member_left(session, membership.id, miner.id, membership.cooperative_id, left_on)
-    await _commit(session)
+    await _flush(session)
     return membership
 
 
@@ -374,7 +374,7 @@ async def join_cooperative(
     miner.updated_at = now
     session.add_all([membership, miner])
     events.member_joined(session, membership.id, miner.id, cooperative_id, joined_on)
-    await _commit(session)
+    await _flush(session)
     return membership
 
 
@@ -382,8 +382,11 @@ def _row_error(problem: RowProblem) -> FieldError:
     return FieldError(line=problem.line, field=problem.field, reason=problem.reason)
 
 
-async def import_miners(session: AsyncSession, cooperative_id: uuid.UUID, data: bytes | str, today: date) -> int:
-    """Import a CSV file of miners into a cooperative, all or nothing; returns the number imported.
+async def import_miners(
+    session: AsyncSession, cooperative_id: uuid.UUID, data: bytes | str, today: date,
+    progress: Callable[[int, int | None], None] = lambda done, total: None,
+) -> list[tuple[int, uuid.UUID]]:
+    """Import a CSV file of miners into a cooperative, all or nothing; returns each new miner's line and id.
 
     Every problem of the file is reported at once (422, one error per problem
     with its line), including national_id values already registered. On
@@ -395,6 +398,7 @@ async def import_miners(session: AsyncSession, cooperative_id: uuid.UUID, data: 
         raise Unprocessable("The cooperative to import into does not exist.", errors=[problem])
 
     rows, problems = parse_miner_csv(data, today)
+    progress(0, len(rows) + len(problems))
     taken = await taken_national_ids(session, [r.national_id for r in rows if r.national_id is not None])
     if taken:
         problems = sorted(
@@ -416,6 +420,7 @@ async def import_miners(session: AsyncSession, cooperative_id: uuid.UUID, data: 
             errors=[_row_error(p) for p in problems],
         )
 
+    progress(len(rows) // 2, len(rows))  # checked; the inserts are the other half of the work
     now = utcnow()
     miners: list[dict] = []
     memberships: list[dict] = []
@@ -448,5 +453,6 @@ async def import_miners(session: AsyncSession, cooperative_id: uuid.UUID, data: 
     await session.exec(insert(Membership), params=memberships)
     for membership in memberships:
         events.member_joined(session, membership["id"], membership["miner_id"], cooperative_id, today)
-    await _commit(session)
-    return len(miners)
+    await _flush(session)
+    progress(len(rows), len(rows))
+    return [(row.line, miner["id"]) for row, miner in zip(rows, miners, strict=True)]

@@ -8,15 +8,15 @@ from sqlmodel import select
 
 from minka_common.auth import CurrentPrincipal, Principal, Role, require_roles
 from minka_common.db import one_or_not_found
-from minka_common.idempotency import IdempotentRoute
 from minka_common.ids import utcnow
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.unit_of_work import UnitOfWorkRoute
 from minka_registry.database import Session
 from minka_registry.organizations.access import ensure_may_edit_organization, visible_organizations
 from minka_registry.organizations.models import Organization, OrganizationKind
 from minka_registry.organizations.schemas import OrganizationCreate, OrganizationOut, OrganizationUpdate
 
-router = APIRouter(prefix="/v1/organizations", tags=["organizations"], route_class=IdempotentRoute)
+router = APIRouter(prefix="/v1/organizations", tags=["organizations"], route_class=UnitOfWorkRoute)
 
 
 def _out(organization: Organization) -> OrganizationOut:
@@ -34,7 +34,7 @@ async def create_organization(
 ) -> OrganizationOut:
     organization = Organization(**body.model_dump())
     session.add(organization)
-    await session.commit()
+    await session.flush()
     return _out(organization)
 
 
@@ -69,5 +69,5 @@ async def update_organization(
         setattr(organization, field, value)
     organization.updated_at = utcnow()
     session.add(organization)
-    await session.commit()
+    await session.flush()
     return _out(organization)

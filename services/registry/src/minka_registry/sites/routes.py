@@ -9,14 +9,15 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from sqlmodel import select
 
 from minka_common.auth import CurrentPrincipal, Principal, Role, require_roles
-from minka_common.idempotency import IdempotentRoute
+from minka_common.jobs import ACCEPTED_RESPONSE, JobContext, accepted, wants_job
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.unit_of_work import UnitOfWorkRoute
 from minka_registry.database import Session
 from minka_registry.sites import service
 from minka_registry.sites.models import ForestLayer, Site, SiteStatus
 from minka_registry.sites.schemas import ForestLayerCreated, ForestLayerOut, SiteCreate, SiteOut, SiteUpdate
 
-router = APIRouter(prefix="/v1", route_class=IdempotentRoute)
+router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute)
 
 GEOJSON = "application/geo+json"
 
@@ -123,6 +124,11 @@ _FEATURE_COLLECTION_SCHEMA: dict[str, Any] = {
 }
 
 
+INLINE_LAYER_BYTES = 256 * 1024
+"""A layer up to this size is stored before the answer; a bigger one by a job (sites are recomputed either way)."""
+LAYER_JOB = "forest_layers.create"
+
+
 @router.post(
     "/forest-layers",
     status_code=201,
@@ -137,8 +143,12 @@ _FEATURE_COLLECTION_SCHEMA: dict[str, Any] = {
         f"{service.MAX_LAYER_FEATURES} features and {service.MAX_LAYER_POSITIONS} positions per layer (422 beyond). "
         "Invalid features → 422 naming each field with its full path, e.g. `features.2.geometry.coordinates.0`, "
         f"listing at most {service.MAX_REPORTED_PROBLEMS} problems.\n\n"
-        "Every site's `forest_distance_km` is recomputed against all loaded layers in the same transaction."
+        "Every site's `forest_distance_km` is recomputed against all loaded layers in the same transaction.\n\n"
+        f"A body up to {INLINE_LAYER_BYTES // 1024} KiB is stored before the answer (201); a bigger one, or any "
+        "sent with `Prefer: respond-async`, is stored by a job: 202 with the job and its `Location`, whose `result` "
+        "is the 201's body and whose `problem` is the 422 when the layer is refused."
     ),
+    responses=ACCEPTED_RESPONSE,
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -155,12 +165,29 @@ async def upload_forest_layer(
     principal: Annotated[Principal, Depends(require_roles(Role.admin))],
     name: Annotated[str | None, Query(max_length=service.MAX_LAYER_NAME_LENGTH)] = None,
     source: Annotated[str | None, Query(max_length=service.MAX_LAYER_SOURCE_LENGTH)] = None,
-) -> ForestLayerCreated:
+) -> ForestLayerCreated | Response:
+    service.ensure_may_upload_forest_layer(principal)
     raw = await service.read_limited_body(request)
+    if wants_job(request, len(raw), INLINE_LAYER_BYTES):
+        job = await request.app.state.jobs.enqueue(session, LAYER_JOB, principal, input=raw,
+                                                   params={"name": name, "source": source})
+        return accepted(request, job)
+    return await store_forest_layer(session, principal, raw, name, source)
+
+
+async def store_forest_layer(
+    session: Session, principal: Principal, raw: bytes, name: str | None, source: str | None
+) -> ForestLayerCreated:
     # Parsing and validating a big layer takes seconds of CPU: keep it off the event loop.
     upload = await asyncio.to_thread(service.parse_forest_layer, raw, name, source)
     layer, sites = await service.create_forest_layer(session, principal, upload)
     return ForestLayerCreated(**service.layer_out(layer).model_dump(), sites_recomputed=sites)
+
+
+async def run_layer_job(job: JobContext) -> dict:
+    stored = await store_forest_layer(job.session, job.principal, job.input or b"", job.params["name"],
+                                      job.params["source"])
+    return stored.model_dump(mode="json")
 
 
 @router.get(

@@ -35,7 +35,7 @@ from sqlmodel import select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.auth import Principal
-from minka_common.db import one_or_not_found
+from minka_common.db import after_commit, one_or_not_found
 from minka_common.errors import ContentTooLarge, FieldError, NotFound, Unprocessable
 from minka_common.geo import AREA_TYPES, GeometryProblem, feature_collection_problems, geometry_problems
 from minka_common.ids import new_id, utcnow
@@ -176,7 +176,7 @@ async def create_site(session: AsyncSession, principal: Principal, body: SiteCre
     site = Site(**{**body.model_dump(), "geometry": canonical_geometry(body.geometry)})
     site.forest_distance_km = await _current_distance(session, site_shape(body.geometry))
     session.add(site)
-    await session.commit()
+    await session.flush()
     return site
 
 
@@ -211,7 +211,7 @@ async def update_site(session: AsyncSession, principal: Principal, site_id: uuid
         setattr(site, field, value)
     site.updated_at = utcnow()
     session.add(site)
-    await session.commit()
+    await session.flush()
     return site
 
 
@@ -403,8 +403,7 @@ async def create_forest_layer(
     fingerprint = await read_fingerprint(session)  # includes this layer; the lock keeps others out
     snapshot = await asyncio.to_thread(base.extended, fingerprint, shapes)
     site_count = await recompute_site_distances(session, snapshot.index)
-    await session.commit()
-    forest_indexes.store(session, snapshot)
+    after_commit(session, lambda: forest_indexes.store(session, snapshot))
     logger.info(
         "forest layer %s stored: %d features, %d sites recomputed in %.2f s",
         layer.id, layer.feature_count, site_count, time.perf_counter() - started,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -11,7 +13,7 @@ from sqlmodel import col, select
 from sqlmodel.ext.asyncio.session import AsyncSession
 
 from minka_common.auth import Principal
-from minka_common.db import commit_or_conflict
+from minka_common.db import flush_or_conflict
 from minka_traceability.epcis.models import Capture, CapturedEvent, CapturedIdentifier
 from minka_traceability.epcis.validation import EpcisValidator, parse_document
 
@@ -78,10 +80,16 @@ def _storage_problems(events: list[Any]) -> Iterator[tuple[str, str]]:
 
 
 async def problems(session: AsyncSession, raw: bytes, checker: EpcisValidator, max_events: int) -> list[tuple[str, str]]:
+    """Every problem of the document; checking a big one against the schema takes seconds of CPU, off the loop."""
+    found, events = await asyncio.to_thread(_document_problems, raw, checker, max_events)
+    return found + await _already_captured(session, events)
+
+
+def _document_problems(raw: bytes, checker: EpcisValidator, max_events: int) -> tuple[list[tuple[str, str]], list]:
     try:
         document = parse_document(raw)
     except ValueError as exc:
-        return [("body", str(exc))]
+        return [("body", str(exc))], []
     found = checker.errors(document)
     reported = {path for path, _ in found}
     if isinstance(document, dict) and document.get("type") != "EPCISDocument" and "type" not in reported:
@@ -89,8 +97,7 @@ async def problems(session: AsyncSession, raw: bytes, checker: EpcisValidator, m
     events = _events(document)
     found += list(_scope_problems(events, max_events))
     found += [problem for problem in _storage_problems(events) if problem[0] not in reported]
-    found += await _already_captured(session, events)
-    return found
+    return found, events
 
 
 async def _already_captured(session: AsyncSession, events: list[Any]) -> list[tuple[str, str]]:
@@ -105,11 +112,13 @@ async def _already_captured(session: AsyncSession, events: list[Any]) -> list[tu
             for event_id in sorted(known, key=by_id.__getitem__)]
 
 
-async def store(session: AsyncSession, raw: bytes, principal: Principal, now: datetime) -> Capture:
-    """Stores a document that ``problems`` found nothing wrong with, in one transaction."""
+async def store(session: AsyncSession, raw: bytes, principal: Principal, now: datetime,
+                capture_id: uuid.UUID | None = None) -> Capture:
+    """Stores a document that ``problems`` found nothing wrong with, in one transaction (under ``capture_id``, the
+    id of the job that captures it, when there is one)."""
     events = _events(parse_document(raw))
     capture = Capture(organization_id=principal.organization_id, actor=principal.subject, event_count=len(events),
-                      captured_at=now)
+                      captured_at=now, **({"id": capture_id} if capture_id else {}))
     session.add(capture)
     await session.flush()
     for event in events:
@@ -120,7 +129,7 @@ async def store(session: AsyncSession, raw: bytes, principal: Principal, now: da
         session.add(row)
         await session.flush()
         session.add_all(CapturedIdentifier(event_id=row.id, uri=uri) for uri in identifiers(event))
-    await commit_or_conflict(session, "an event of this document was captured by a concurrent request")
+    await flush_or_conflict(session, "an event of this document was captured by a concurrent request")
     return capture
 
 

@@ -9,9 +9,9 @@ from sqlmodel import col, select
 
 from minka_common.auth import Principal
 from minka_common.errors import Unprocessable
-from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
 from minka_common.types import Line
+from minka_common.unit_of_work import UnitOfWorkRoute
 from minka_traceability.access import (
     Custodian,
     Producer,
@@ -38,7 +38,7 @@ from minka_traceability.lots.schemas import (
     lot_out,
 )
 
-router = APIRouter(prefix="/v1", route_class=IdempotentRoute, tags=["lots"])
+router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute, tags=["lots"])
 
 
 def actor_of(principal: Principal, now, place: str | None, idempotency_key: str | None) -> service.Actor:

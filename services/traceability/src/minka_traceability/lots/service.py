@@ -199,7 +199,7 @@ async def create_origin_lot(
     events.lot_created(session, lot, event)
     await session.flush()
     red_flags.check_capacity(session, lot, site, await month_production_kg(session, site.id, body.produced_on))
-    await session.commit()
+    await session.flush()
     return lot
 
 
@@ -232,7 +232,7 @@ async def split(session: AsyncSession, lot: Lot, parts_kg: list[Decimal], loss_k
     for output in outputs:
         hold(session, actor.organization_id, output, actor.at)
     made_from(session, [lot], outputs, event)
-    await session.commit()
+    await session.flush()
     return outputs
 
 
@@ -270,7 +270,7 @@ async def merge(session: AsyncSession, lots: list[Lot], body: MergeRequest, acto
                                [*((LotRole.input, lot, lot.mass_kg) for lot in lots), (LotRole.output, output, total_kg)])
     hold(session, actor.organization_id, output, actor.at)
     made_from(session, lots, [output], event)
-    await session.commit()
+    await session.flush()
     return output
 
 
@@ -294,6 +294,6 @@ async def transform(
                                loss_kg=lot.mass_kg - output_kg, process=process, output_form=output_form)
     hold(session, actor.organization_id, output, actor.at)
     made_from(session, [lot], [output], event)
-    await session.commit()
+    await session.flush()
     return output
 

@@ -10,9 +10,9 @@ from sqlmodel import col, select
 
 from minka_common.auth import Principal, Role, require_roles
 from minka_common.errors import Conflict, NotFound
-from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
 from minka_common.types import Text
+from minka_common.unit_of_work import UnitOfWorkRoute
 from minka_traceability.access import Reader, acting_organization
 from minka_traceability.database import Session
 from minka_traceability.deps import Certification, Now, Settings
@@ -21,7 +21,7 @@ from minka_traceability.red_flags.models import RedFlag
 from minka_traceability.red_flags.rules import Rule
 from minka_traceability.red_flags.service import recheck_claims
 
-router = APIRouter(prefix="/v1", route_class=IdempotentRoute, tags=["red flags"])
+router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute, tags=["red flags"])
 
 
 class RedFlagOut(BaseModel):
@@ -89,7 +89,7 @@ async def close_red_flag(
         raise Conflict("the red flag is already closed")
     flag.closed_at, flag.closed_by, flag.closing_note = now, principal.subject, body.note
     session.add(flag)
-    await session.commit()
+    await session.flush()
     return red_flag_out(flag)
 
 

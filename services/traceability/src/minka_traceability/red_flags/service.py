@@ -68,5 +68,5 @@ async def recheck_claims(
             finding = rules.suspended_claim(lot.certificate_number, claimed_tier, status.reason,
                                             lot.produced_on.isoformat())  # type: ignore[union-attr]
             raised.append(raise_flag(session, lot, finding))
-    await session.commit()
+    await session.flush()
     return raised

@@ -5,8 +5,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from minka_common.idempotency import IdempotentRoute
 from minka_common.pagination import Page, PageParams, paginate
+from minka_common.unit_of_work import UnitOfWorkRoute
 from minka_traceability.access import Custodian, Reader, custodied_lot
 from minka_traceability.database import Session
 from minka_traceability.deps import IdempotencyKey, Now, Registry, Settings
@@ -17,7 +17,7 @@ from minka_traceability.transfers import service
 from minka_traceability.transfers.models import Transfer, TransferStatus
 from minka_traceability.transfers.schemas import DispatchRequest, ReceiveRequest, TransferOut, transfer_out
 
-router = APIRouter(prefix="/v1", route_class=IdempotentRoute, tags=["transfers"])
+router = APIRouter(prefix="/v1", route_class=UnitOfWorkRoute, tags=["transfers"])
 
 
 @router.post("/lots/{lot_id}/dispatch", status_code=201, response_model=TransferOut,

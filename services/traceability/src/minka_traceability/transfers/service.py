@@ -49,7 +49,7 @@ async def dispatch(
     events.lot_dispatched(session, lot, transfer)
     if receiver is None:
         raise_flag(session, lot, flag_rules.unregistered_custodian(str(to_organization_id)))
-    await session.commit()
+    await session.flush()
     return transfer
 
 
@@ -81,7 +81,7 @@ async def receive(
     finding = flag_rules.mass_discrepancy(dispatched_kg, received_kg, tolerance_percent)
     if finding is not None:
         raise_flag(session, lot, finding, also=[transfer.from_organization_id])
-    await session.commit()
+    await session.flush()
     return transfer
 
 

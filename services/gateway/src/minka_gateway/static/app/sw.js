@@ -3,7 +3,7 @@
 // VERSION follows the content of the app's files (tests/test_client_files.py says the value when a file changes):
 // a new version makes returning browsers fetch the new files and drop the old cache.
 
-const VERSION = 'minka-app-31cc76605944';
+const VERSION = 'minka-app-6ec2a4976309';
 const SHELL = [
   './', 'app.css',
   'js/main.js', 'js/api.js', 'js/csv.js', 'js/dom.js', 'js/i18n.js', 'js/map.js', 'js/outbox.js', 'js/session.js',

@@ -66,8 +66,9 @@ async function bodyOf(response) {
 }
 
 /** One request; throws NetworkError when the server cannot be reached and ApiError for an error answer. */
-export async function send({ method = 'GET', path, body, contentType = 'application/json', key }) {
+export async function send({ method = 'GET', path, body, contentType = 'application/json', key, prefer }) {
   const headers = { Accept: 'application/json, application/geo+json, application/problem+json' };
+  if (prefer) headers.Prefer = prefer;
   const signedIn = session.current();
   if (signedIn) headers.Authorization = `Bearer ${signedIn.token}`;
   if (method === 'POST') headers['Idempotency-Key'] = key || newKey();
@@ -99,6 +100,22 @@ export async function get(path) {
     }
     throw error;
   }
+}
+
+const JOB_POLL_MS = 1000;
+
+/** Follows a job (the body of a 202 answer) until it ends, telling ``onProgress`` how far it got; resolves its
+ * result, or rejects with an ApiError carrying the problem that ended it (e.g. every bad row of a CSV file). */
+export async function finished(service, job, onProgress = () => {}) {
+  let current = job;
+  while (current.status === 'queued' || current.status === 'running') {
+    onProgress(current.progress);
+    await new Promise((resolve) => setTimeout(resolve, JOB_POLL_MS));
+    current = await send({ path: `${service}/jobs/${encodeURIComponent(current.id)}` });
+  }
+  if (current.status === 'failed') throw new ApiError(current.problem?.status || 500, current.problem, null);
+  onProgress(current.progress);
+  return current.result;
 }
 
 /** Every page of a paginated list (``{items, next_cursor}``), up to ``max`` items. */

@@ -68,9 +68,10 @@ function keepForLater(error) {
  * when it waits for the connection; rejects with the ApiError of a refused request (4xx), which is not kept.
  * ``kind`` and ``label`` describe the change in the list of waiting changes.
  */
-export async function submit({ path, body, contentType = 'application/json', kind, label = '' }) {
+export async function submit({ path, body, contentType = 'application/json', kind, label = '', prefer }) {
   const item = {
     key: newKey(),
+    prefer,
     user: session.current()?.subject,
     method: 'POST',
     path,

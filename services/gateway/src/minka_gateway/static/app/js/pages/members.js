@@ -1,4 +1,4 @@
-import { ApiError, get, getAll, REGISTRY } from '../api.js';
+import { ApiError, finished, get, getAll, REGISTRY } from '../api.js';
 import { parseCsv, readUtf8 } from '../csv.js';
 import { h, todayIso } from '../dom.js';
 import { formatDate, label, t, tn } from '../i18n.js';
@@ -110,13 +110,16 @@ export async function render({ view, session }) {
     try {
       const result = await outbox.submit({
         path: `${REGISTRY}/miners/import?cooperative_id=${encodeURIComponent(org)}`,
-        body: chosen.text, contentType: 'text/csv; charset=utf-8', kind: 'import',
+        body: chosen.text, contentType: 'text/csv; charset=utf-8', kind: 'import', prefer: 'respond-async',
         label: t('members.importLabel', { file: chosen.name, rows: Math.max(dataRows, 0) }),
       });
       if (result.queued) {
         say(importNotice, t('outbox.queuedNotice'));
       } else {
-        say(importNotice, tn('members.imported', result.data.imported));
+        const imported = await finished(REGISTRY, result.data, (progress) => {
+          say(importNotice, t('members.importing', { done: progress.done, total: progress.total ?? dataRows }));
+        });
+        say(importNotice, tn('members.imported', imported.imported));
         preview.replaceChildren();
         importForm.reset();
         chosen = null;
