@@ -142,6 +142,7 @@ async def traceability_app(data_dir, registry_app: FastAPI, certification_app: F
         service_client_secret=TRACEABILITY_CLIENT[1],
         claim_recheck_interval_seconds=0,
         webhook_interval_seconds=0,
+        webhook_allowed_private_targets=["receiver.test"],  # tests/test_webhooks.py's in-process receiver
         certification_feed_interval_seconds=0,
     )
     app = create_traceability_app(

@@ -60,6 +60,9 @@ async def stack(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Stack
         "MINKA_CERTIFICATION_WEBHOOK_INTERVAL_SECONDS": "0.2",
         "MINKA_TRACEABILITY_WEBHOOK_INTERVAL_SECONDS": "0.2",
         "MINKA_TRACEABILITY_WEBHOOK_RETRY_BASE_SECONDS": "0.5",
+        # the receiver of test_webhooks.py is a plain-HTTP server on this machine: the one exception it needs
+        "MINKA_WEBHOOK_ALLOW_HTTP": "true",
+        "MINKA_WEBHOOK_ALLOWED_PRIVATE_TARGETS": "127.0.0.1",
     }
     for service in SERVICES:
         environment[f"MINKA_{service.upper()}_DATABASE_URL"] = await fresh_database_url(f"e2e_{service}", run_dir)

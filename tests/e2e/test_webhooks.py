@@ -133,3 +133,16 @@ async def test_a_buyer_follows_its_lots_and_hears_of_a_suspension(receiver, make
     assert suspension["type"] == "certificate.suspended"
     assert suspension["data"]["cooperative_id"] == group.cooperative["id"]
     assert receiver.events["/hooks/bystander"] == {}
+
+
+async def test_only_the_listed_exception_is_reachable(receiver, make_party, traceability):
+    """The stack allows 127.0.0.1 for the receiver above; the same server under another name stays refused."""
+    _, base = receiver
+    buyer = await make_party("buyer", "Buyer probing")
+    port = base.rsplit(":", 1)[1]
+    for url in (f"http://localhost:{port}/hooks/x", f"http://127.0.0.2:{port}/hooks/x", f"http://2130706434:{port}/",
+                "http://169.254.169.254/latest/meta-data/", f"http://[::1]:{port}/hooks/x"):
+        response = await traceability.post("/v1/webhooks", headers=buyer.headers,
+                                           json={"url": url, "event_types": ["lot.created"]})
+        assert response.status_code == 422, url
+        assert [error["field"] for error in response.json()["errors"]] == ["url"]

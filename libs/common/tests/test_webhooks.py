@@ -18,15 +18,18 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
+from webhook_support import PUBLIC_ADDRESS, Dns
 
 from minka_common.app import create_service_app
 from minka_common.auth import InProcessKeySet, TokenVerifier
 from minka_common.db import Database
 from minka_common.events import event_tables, record_event
-from minka_common.events.webhook_delivery import Deliverer, fan_out, run_webhook_round, webhook_settings
+from minka_common.events.webhook_delivery import Deliverer, fan_out, run_webhook_round
+from minka_common.events.webhook_rules import NO_ANSWER
+from minka_common.events.webhook_targets import HTTPS_REQUIRED, NOT_PUBLIC
 from minka_common.idempotency import idempotency_table
 from minka_common.ids import utcnow
-from minka_common.settings import ServiceSettings
+from minka_common.settings import ServiceSettings, service_settings
 from minka_common.testing import fresh_database_url, running
 
 EVENT_TYPES = ["thing.created", "thing.changed", "thing.removed"]
@@ -34,7 +37,8 @@ metadata = MetaData()
 tables = event_tables(metadata)
 idempotency = idempotency_table(metadata)
 SETTINGS = ServiceSettings(webhook_interval_seconds=0, webhook_max_attempts=4, webhook_retry_base_seconds=10,
-                           webhook_retry_max_seconds=25, webhook_timeout_seconds=0.5)
+                           webhook_retry_max_seconds=25, webhook_timeout_seconds=0.5, webhook_allow_http=True,
+                           webhook_allowed_private_targets=["receiver.test", "unreachable.test"])
 
 
 class MovableClock:
@@ -121,6 +125,8 @@ async def app(issuer, receiver: Receiver, tmp_path_factory) -> AsyncIterator[Fas
     )
     app.state.settings = SETTINGS
     app.state.clock = MovableClock()
+    app.state.webhook_resolver = Dns({"example.com": [PUBLIC_ADDRESS], "internal.example": ["10.0.0.5"],
+                                      "mixed.example": [PUBLIC_ADDRESS, "fd00::5"]})
     async with running(app):
         real_http = app.state.webhook_http
         assert isinstance(real_http, httpx.AsyncClient) and not real_http.is_closed
@@ -342,10 +348,44 @@ async def test_timeouts_and_refused_connections_are_failed_attempts(client, issu
     refused = (await deliveries(client, headers, unreachable))[event]
     for delivery in (timed_out, refused):
         assert delivery["state"] == "pending" and delivery["attempts"] == 1 and delivery["last_status_code"] is None
-    assert timed_out["last_error"].startswith("TimeoutError")
-    assert refused["last_error"].startswith("ConnectError")
+        assert delivery["last_error"] == NO_ANSWER  # the same for both: no map of the receiver's open ports
     for webhook in (slow, unreachable):
         assert (await client.delete(f"/v1/webhooks/{webhook['id']}", headers=headers)).status_code == 204
+
+
+@pytest.mark.parametrize("url", [
+    "http://127.0.0.1:8101/hook",  # a replica's internal port
+    "http://localhost:5432/", "http://[::1]/", "http://2130706433/", "http://0x7f.1/", "http://127.1/",
+    "http://169.254.169.254/latest/meta-data/", "http://10.0.0.1/", "http://[::ffff:127.0.0.1]/",
+    "http://[::ffff:a9fe:a9fe]/", "http://api.localhost/", "http://0/", "http://internal.example/",
+    "http://mixed.example/",  # one internal address among public ones
+])
+async def test_internal_targets_are_refused_at_registration(client, issuer, url):
+    response = await client.post("/v1/webhooks", headers=issuer.headers(role="coop_manager", org=org()),
+                                 json={"url": url, "event_types": ["thing.created"]})
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"] == [{"field": "url", "reason": NOT_PUBLIC}]
+
+
+async def test_a_host_that_does_not_resolve_is_refused_at_registration(client, issuer):
+    response = await client.post("/v1/webhooks", headers=issuer.headers(role="buyer", org=org()),
+                                 json={"url": "https://nowhere.example/hook", "event_types": ["thing.created"]})
+    assert response.status_code == 422
+    assert response.json()["errors"] == [{"field": "url", "reason": "the host name does not resolve"}]
+
+
+async def test_an_http_webhook_is_not_sent_once_http_is_no_longer_allowed(client, issuer, receiver, app):
+    organization = org()
+    headers = issuer.headers(role="buyer", org=organization)
+    webhook = await register(client, receiver, headers, "/was-http")
+    event = await record(app, "thing.created", "thing:was-http", organization)
+    await fan_out(app.state.database, tables, app.state.clock)
+    https_only = SETTINGS.model_copy(update={"webhook_allow_http": False})
+    await Deliverer(app.state.database, tables, app.state.webhook_http, app.state.clock, https_only).deliver_due()
+    delivery = (await deliveries(client, headers, webhook))[event]
+    assert delivery["attempts"] == 1 and delivery["last_error"] == HTTPS_REQUIRED
+    assert delivery["last_status_code"] is None and receiver.requests["/was-http"] == []
+    assert (await client.delete(f"/v1/webhooks/{webhook['id']}", headers=headers)).status_code == 204
 
 
 async def test_a_webhook_of_another_tenant_gets_nothing_and_an_admins_gets_everything(client, issuer, receiver, app):
@@ -409,7 +449,7 @@ async def test_concurrent_delivery_passes_send_each_delivery_once(client, issuer
     await register(client, receiver, issuer.headers(role="buyer", org=organization), "/once")
     events = [await record(app, "thing.created", f"thing:once-{n}", organization) for n in range(25)]
     await fan_out(app.state.database, tables, app.state.clock)
-    replicas = [Deliverer(app.state.database, tables, app.state.webhook_http, app.state.clock, webhook_settings(app))
+    replicas = [Deliverer(app.state.database, tables, app.state.webhook_http, app.state.clock, service_settings(app))
                 for _ in range(3)]
     await asyncio.gather(*(replica.deliver_due() for replica in replicas))
     assert sorted(receiver.requests["/once"]) == sorted(events)

@@ -103,3 +103,16 @@ async def test_only_traceabilitys_event_types_are_accepted(traceability, make_pa
     body = {"url": "https://receiver.test/hook", "event_types": ["lot.created", "member.joined"]}
     refused = problem(await traceability.post("/v1/webhooks", headers=buyer.headers, json=body), 422)
     assert refused["errors"][0]["field"] == "event_types" and "member.joined" in refused["errors"][0]["reason"]
+
+
+async def test_a_cooperative_cannot_point_a_webhook_inside_minkas_network(traceability, actors, problem):
+    """The issue's report: every one of these reached an internal port, and last_error told open from closed."""
+    _, manager = await actors.cooperative_manager("Cooperativa curiosa")
+    for url in ("http://127.0.0.1:8101/", "https://127.0.0.1:8101/", "https://localhost:5432/", "https://[::1]/",
+                "https://2130706433/", "https://0x7f.1/", "https://169.254.169.254/latest/meta-data/",
+                "https://10.0.0.1/", "https://[::ffff:127.0.0.1]:8101/"):
+        refused = problem(await traceability.post("/v1/webhooks", headers=manager,
+                                                  json={"url": url, "event_types": ["lot.created"]}), 422)
+        assert [error["field"] for error in refused["errors"]] == ["url"], url
+    listed = await traceability.get("/v1/webhooks", headers=manager)
+    assert listed.json()["items"] == []

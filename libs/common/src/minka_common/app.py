@@ -25,14 +25,13 @@ from minka_common.events.webhook_delivery import (
     close_webhook_http,
     open_webhook_http,
     run_webhook_round,
-    webhook_settings,
 )
 from minka_common.events.webhooks import webhooks_router
 from minka_common.idempotency import IdempotencyStore
 from minka_common.jobs import JobRunner, jobs_router
 from minka_common.migrations import upgrade_to_head_async
 from minka_common.observability import MetricsMiddleware, health_router
-from minka_common.settings import ServiceSettings
+from minka_common.settings import ServiceSettings, service_settings
 
 StartupHook = Callable[[FastAPI], Awaitable[None]]
 
@@ -92,7 +91,7 @@ def create_service_app(
         app.state.event_store = events
         app.include_router(events_router(events, event_types))
         app.include_router(webhooks_router(events, event_types))
-        rounds = PeriodicJob("webhook deliveries", lambda app: webhook_settings(app).webhook_interval_seconds,
+        rounds = PeriodicJob("webhook deliveries", lambda app: service_settings(app).webhook_interval_seconds,
                              run_webhook_round)
         webhook_startup.extend([open_webhook_http, rounds.start])
         webhook_shutdown.extend([rounds.stop, close_webhook_http])

@@ -7,14 +7,16 @@ Fields with an explicit alias are shared across services (``MINKA_DATA_DIR``,
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import Annotated, Any, ClassVar
 
-from pydantic import AliasChoices, Field
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, Field, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from minka_common.crash_points import CrashAction, CrashPoint
+from minka_common.events.webhook_targets import parse_exception
 
 
 def shared(name: str) -> AliasChoices:
@@ -65,6 +67,30 @@ class ServiceSettings(BaseSettings):
     webhook_concurrency: int = Field(
         10, ge=1, description="Deliveries one replica sends at once (to different subjects; a subject's go in order)"
     )
+    webhook_allow_http: bool = Field(
+        False, validation_alias=shared("WEBHOOK_ALLOW_HTTP"),
+        description="Accept and send to http webhook URLs; otherwise https only",
+    )
+    webhook_allowed_private_targets: Annotated[list[str], NoDecode] = Field(
+        default_factory=list, validation_alias=shared("WEBHOOK_ALLOWED_PRIVATE_TARGETS"),
+        description="Host names, IP addresses and networks (CIDR) webhooks may be sent to although they are not "
+        "public: test and on-premise receivers. Comma-separated or a JSON list; empty by default",
+    )
+
+    @field_validator("webhook_allowed_private_targets", mode="before")
+    @classmethod
+    def _comma_separated(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            text = value.strip()
+            return json.loads(text) if text.startswith("[") else [part.strip() for part in text.split(",") if part.strip()]
+        return value
+
+    @field_validator("webhook_allowed_private_targets")
+    @classmethod
+    def _known_targets(cls, targets: list[str]) -> list[str]:
+        for target in targets:
+            parse_exception(target)
+        return targets
 
     job_poll_seconds: float = Field(
         2.0, ge=0, description="How often a replica looks for jobs enqueued by other replicas (its own start at once); "

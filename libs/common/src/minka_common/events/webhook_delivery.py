@@ -16,9 +16,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import lru_cache
 from typing import Any
 
 import httpx
@@ -39,8 +39,17 @@ from minka_common.events.webhook_rules import (
     payload,
     signed_headers,
 )
+from minka_common.events.webhook_targets import (
+    IPAddress,
+    Resolver,
+    TargetPolicy,
+    TargetRefused,
+    delivery_refusal,
+    system_resolver,
+)
+from minka_common.events.webhook_transport import webhook_client
 from minka_common.ids import Clock, new_id, utcnow
-from minka_common.settings import ServiceSettings
+from minka_common.settings import ServiceSettings, service_settings
 
 FANOUT_CURSOR = "webhooks"
 FANOUT_BATCH = 500
@@ -170,14 +179,23 @@ async def claim(database: Database, tables: EventTables, delivery: Any, now: dat
         return claimed.rowcount == 1
 
 
-async def send(http: httpx.AsyncClient, delivery: Any, timeout_seconds: float) -> Outcome:
+async def send(http: httpx.AsyncClient, delivery: Any, timeout_seconds: float, policy: TargetPolicy) -> Outcome:
+    """One attempt. The target is checked under the current policy first; the client then checks the addresses
+    it connects to (webhook_transport)."""
     body = payload(delivery)
     headers = signed_headers(delivery.secret, delivery.event_id, body, utcnow()) | {"user-agent": USER_AGENT}
     try:
+        refusal = delivery_refusal(delivery.url, policy)
+        if refusal is not None:
+            raise refusal
         async with asyncio.timeout(timeout_seconds):
             async with http.stream("POST", delivery.url, content=body.encode(), headers=headers) as response:
                 return outcome_of_response(response.status_code)
+    except TargetRefused as refused:
+        logger.warning("webhook delivery %s not sent: %s", delivery.id, refused)
+        return outcome_of_error(refused)
     except Exception as error:  # any failure to get an answer is a failed attempt, retried later
+        logger.info("webhook delivery %s to %s got no answer: %r", delivery.id, delivery.url, error)
         return outcome_of_error(error)
 
 
@@ -215,9 +233,7 @@ class Deliverer:
     async def attempt(self, delivery: Any) -> bool:
         if not await claim(self.database, self.tables, delivery, self.clock(), self.lease):
             return False
-        outcome = await send(self.http, delivery, self.settings.webhook_timeout_seconds)
-        if not outcome.succeeded:
-            logger.info("webhook delivery %s failed: %s", delivery.id, outcome.error)
+        outcome = await send(self.http, delivery, self.settings.webhook_timeout_seconds, target_policy(self.settings))
         await record_outcome(self.database, self.tables, delivery, outcome, self.clock(), self.policy)
         return True
 
@@ -240,14 +256,15 @@ class Deliverer:
         return attempts
 
 
-@lru_cache(maxsize=1)
-def _default_settings() -> ServiceSettings:
-    return ServiceSettings()
+def target_policy(settings: ServiceSettings) -> TargetPolicy:
+    return TargetPolicy.of(allow_http=settings.webhook_allow_http,
+                           exceptions=settings.webhook_allowed_private_targets)
 
 
-def webhook_settings(app: FastAPI) -> ServiceSettings:
-    settings = getattr(app.state, "settings", None)
-    return settings if isinstance(settings, ServiceSettings) else _default_settings()
+def webhook_resolver(app: FastAPI) -> Resolver:
+    """How an app resolves webhook hosts: the system resolver, unless a test put a stub DNS in
+    ``app.state.webhook_resolver``."""
+    return getattr(app.state, "webhook_resolver", system_resolver)
 
 
 def _round_lock(app: FastAPI) -> asyncio.Lock:
@@ -264,15 +281,20 @@ async def run_webhook_round(app: FastAPI) -> WebhookRound:
     tables: EventTables = app.state.event_store
     async with _round_lock(app):
         created = await fan_out(app.state.database, tables, clock)
-        deliverer = Deliverer(app.state.database, tables, app.state.webhook_http, clock, webhook_settings(app))
+        deliverer = Deliverer(app.state.database, tables, app.state.webhook_http, clock, service_settings(app))
         attempts = await deliverer.deliver_due()
     return WebhookRound(created, attempts)
 
 
 async def open_webhook_http(app: FastAPI) -> None:
-    """The client deliveries are sent with (``app.state.webhook_http``; tests may swap in an ASGI transport)."""
-    timeout = webhook_settings(app).webhook_timeout_seconds
-    app.state.webhook_http = httpx.AsyncClient(timeout=timeout, follow_redirects=False)
+    """The client deliveries are sent with (``app.state.webhook_http``; tests may swap in an ASGI transport).
+    It resolves through ``webhook_resolver(app)`` at each connection, so a test may change the app's DNS."""
+    settings = service_settings(app)
+
+    async def resolve(host: str, port: int) -> Sequence[IPAddress]:
+        return await webhook_resolver(app)(host, port)
+
+    app.state.webhook_http = webhook_client(target_policy(settings), resolve, settings.webhook_timeout_seconds)
 
 
 async def close_webhook_http(app: FastAPI) -> None:

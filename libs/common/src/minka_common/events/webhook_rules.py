@@ -12,12 +12,14 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+import httpx
 from standardwebhooks import Webhook
 
 from minka_common.events.tables import MAX_URL_LENGTH
+from minka_common.events.webhook_targets import TargetRefused
 
 SECRET_PREFIX = "whsec_"
-MAX_ERROR_LENGTH = 300
+NO_ANSWER = "the delivery failed: no answer from the receiver"
 
 
 class DeliveryState(StrEnum):
@@ -32,13 +34,15 @@ def new_secret() -> str:
 
 
 def url_problem(url: str) -> str | None:
-    """Why a webhook URL is refused, or None when it is acceptable: http(s), with a host, not too long."""
+    """Why a webhook URL is refused, or None when it is well formed: http(s), with a host, not too long. Whether
+    Minka may send to it is webhook_targets' question."""
     if len(url) > MAX_URL_LENGTH:
         return f"at most {MAX_URL_LENGTH} characters"
     try:
         parts = urlsplit(url)
         parts.port  # noqa: B018 - raises on a port that is not a number
-    except ValueError:
+        httpx.URL(url)  # the parser deliveries are sent with
+    except (ValueError, httpx.InvalidURL):
         return "not a valid URL"
     if parts.scheme not in ("http", "https"):
         return "must be an http or https URL"
@@ -118,8 +122,12 @@ def outcome_of_response(status_code: int) -> Outcome:
 
 
 def outcome_of_error(error: BaseException) -> Outcome:
-    reason = str(error) or "no detail"
-    return Outcome(None, f"{type(error).__name__}: {reason}"[:MAX_ERROR_LENGTH])
+    """A failure without an answer. The owner sees that the target was refused, or only that no answer came:
+    telling a refused connection from a timeout or a TLS failure would map the receiver's network for them
+    (the detail goes to the server log)."""
+    if isinstance(error, TargetRefused):
+        return Outcome(None, error.reason)
+    return Outcome(None, NO_ANSWER)
 
 
 def after_attempt(attempts_before: int, outcome: Outcome, now: datetime, policy: RetryPolicy) -> Mapping[str, Any]:

@@ -22,9 +22,12 @@ from minka_common.auth import CurrentPrincipal, Principal, Role
 from minka_common.db import db_session
 from minka_common.errors import Conflict, Forbidden, NotFound, Unprocessable
 from minka_common.events.tables import EventTables
+from minka_common.events.webhook_delivery import target_policy, webhook_resolver
 from minka_common.events.webhook_rules import DeliveryState, new_secret, url_problem
+from minka_common.events.webhook_targets import registration_refusal
 from minka_common.ids import Clock, new_id, utcnow
 from minka_common.pagination import Page, PageParams, UuidText, paginate
+from minka_common.settings import service_settings
 from minka_common.unit_of_work import UnitOfWorkRoute
 
 Session = Annotated[AsyncSession, Depends(db_session)]
@@ -34,12 +37,17 @@ UNSCOPED_OWNERS = frozenset({Role.admin, Role.authority})
 ROUTER_DESCRIPTION = """Each event is POSTed as JSON `{"id", "type", "subject", "timestamp", "data"}` with the
 Standard Webhooks headers `webhook-id` (the event id: deduplicate on it, a delivery may come more than once),
 `webhook-timestamp` and `webhook-signature` (HMAC-SHA256 with the secret returned at registration). Any 2xx answer
-is a success; anything else is retried with exponential backoff until the attempts run out and the delivery is
-`failed`. Events of one subject are delivered in order."""
+is a success; anything else (redirects are not followed) is retried with exponential backoff until the attempts run
+out and the delivery is `failed`. Events of one subject are delivered in order.
+
+The URL must be https (http only where the deployment allows it), and its host must resolve to public internet
+addresses only: loopback, private, link-local and other internal addresses are refused, in every notation, at
+registration and again at every delivery."""
 
 
 class WebhookIn(BaseModel):
-    url: str = Field(description="http(s) endpoint that receives the events")
+    url: str = Field(description="https endpoint that receives the events (http only where the deployment allows "
+                     "it); its host must resolve to public internet addresses only")
     event_types: list[str] = Field(min_length=1, max_length=MAX_EVENT_TYPES, description="Event types to receive")
     description: str | None = Field(None, max_length=500)
 
@@ -152,6 +160,11 @@ def webhooks_router(tables: EventTables, event_types: Sequence[str]) -> APIRoute
         unknown = sorted(set(body.event_types) - set(event_types))
         if unknown:
             raise Unprocessable("Unknown event type.", errors=[("event_types", f"unknown: {', '.join(unknown)}")])
+        settings = service_settings(request.app)
+        refusal = await registration_refusal(body.url, target_policy(settings), webhook_resolver(request.app),
+                                             settings.webhook_timeout_seconds)
+        if refusal is not None:
+            raise Unprocessable("Webhook target not allowed.", errors=[("url", refusal)])
         clock: Clock = getattr(request.app.state, "clock", utcnow)
         values = {
             "id": str(new_id()), "organization_id": owner.organization_id, "sees_all": owner.sees_all,
